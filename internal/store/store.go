@@ -1,0 +1,52 @@
+// Package store defines where secrets live. Backends live in sub-packages.
+package store
+
+import (
+	"context"
+	"errors"
+)
+
+// Errors every backend returns for the same conditions, so the server can
+// translate them once.
+var (
+	// ErrNotFound: no secret has that name.
+	ErrNotFound = errors.New("secret not found")
+	// ErrLocked: the backend holds secrets but cannot read them until unlocked.
+	ErrLocked = errors.New("store is locked")
+	// ErrBadPassphrase: Unlock was given the wrong passphrase.
+	ErrBadPassphrase = errors.New("wrong passphrase")
+)
+
+// Store keeps secret values by name. Values are bytes and come back
+// byte-exact. Implementations are safe for concurrent use.
+type Store interface {
+	// Get returns the value of name, or ErrNotFound / ErrLocked.
+	Get(ctx context.Context, name string) ([]byte, error)
+	// Put stores value under name, replacing any previous value. It returns
+	// only once the value is durable.
+	Put(ctx context.Context, name string, value []byte) error
+	// Delete removes name, or returns ErrNotFound.
+	Delete(ctx context.Context, name string) error
+	// List returns the sorted names at or below prefix ("" lists all).
+	List(ctx context.Context, prefix string) ([]string, error)
+}
+
+// Locker is implemented by stores that can be locked and unlocked.
+type Locker interface {
+	Locked() bool
+	Lock(ctx context.Context) error
+	// Unlock returns ErrBadPassphrase when the passphrase is wrong.
+	Unlock(ctx context.Context, passphrase []byte) error
+}
+
+// Closer is implemented by stores that hold resources (a file lock, a bus
+// connection).
+type Closer interface {
+	Close() error
+}
+
+// Named is implemented by stores that can say which backend they are
+// ("file", "secretservice", "keychain").
+type Named interface {
+	Backend() string
+}
