@@ -10,7 +10,7 @@ const MaxValueSize = 64 << 10
 
 // MinMaskLength is the shortest value `hush run` masks; shorter values get a
 // warning at set time.
-const MinMaskLength = 6
+const MinMaskLength = 8
 
 var (
 	ErrInvalidName   = errors.New("invalid secret name")
