@@ -11,12 +11,12 @@ test:
 
 proto:
 	rm -f proto/hush/v1/*.pb.go
-	$(GO) tool buf generate
+	$(GO) tool -modfile=tools/go.mod buf generate
 
 check-proto: proto
 	@git diff --exit-code -- proto || (echo "generated protobuf code is stale: run 'make proto' and commit" >&2; exit 1)
 	@test -z "$$(git status --porcelain -- proto)" || (git status --porcelain -- proto; echo "untracked generated files: run 'make proto' and commit" >&2; exit 1)
 
 lint:
-	$(GO) tool buf lint
+	$(GO) tool -modfile=tools/go.mod buf lint
 	$(GO) vet ./...

@@ -1,0 +1,2 @@
+// Package tools only exists to hold the tool module.
+package tools
