@@ -128,6 +128,77 @@ func (Verdict) EnumDescriptor() ([]byte, []int) {
 	return file_hush_v1_hush_proto_rawDescGZIP(), []int{1}
 }
 
+// ErrorReason refines a failed call's status code so the client can map it
+// back to the exact error the daemon meant. It travels as the reason of a
+// google.rpc.ErrorInfo detail (domain "hush.v1"), spelled as the enum value's
+// name, e.g. "ERROR_REASON_INVALID_NAME".
+type ErrorReason int32
+
+const (
+	ErrorReason_ERROR_REASON_UNSPECIFIED ErrorReason = 0
+	// No secret has that name, or none lies below that prefix (NOT_FOUND).
+	ErrorReason_ERROR_REASON_NOT_FOUND ErrorReason = 1
+	// The store holds secrets but is locked (FAILED_PRECONDITION).
+	ErrorReason_ERROR_REASON_LOCKED ErrorReason = 2
+	// Unlock was given the wrong passphrase (UNAUTHENTICATED).
+	ErrorReason_ERROR_REASON_BAD_PASSPHRASE ErrorReason = 3
+	// The name or prefix breaks the naming rules (INVALID_ARGUMENT).
+	ErrorReason_ERROR_REASON_INVALID_NAME ErrorReason = 4
+	// The value holds NUL or exceeds the size limit (INVALID_ARGUMENT).
+	ErrorReason_ERROR_REASON_INVALID_VALUE ErrorReason = 5
+	// A rule refused the caller (PERMISSION_DENIED).
+	ErrorReason_ERROR_REASON_DENIED ErrorReason = 6
+)
+
+// Enum value maps for ErrorReason.
+var (
+	ErrorReason_name = map[int32]string{
+		0: "ERROR_REASON_UNSPECIFIED",
+		1: "ERROR_REASON_NOT_FOUND",
+		2: "ERROR_REASON_LOCKED",
+		3: "ERROR_REASON_BAD_PASSPHRASE",
+		4: "ERROR_REASON_INVALID_NAME",
+		5: "ERROR_REASON_INVALID_VALUE",
+		6: "ERROR_REASON_DENIED",
+	}
+	ErrorReason_value = map[string]int32{
+		"ERROR_REASON_UNSPECIFIED":    0,
+		"ERROR_REASON_NOT_FOUND":      1,
+		"ERROR_REASON_LOCKED":         2,
+		"ERROR_REASON_BAD_PASSPHRASE": 3,
+		"ERROR_REASON_INVALID_NAME":   4,
+		"ERROR_REASON_INVALID_VALUE":  5,
+		"ERROR_REASON_DENIED":         6,
+	}
+)
+
+func (x ErrorReason) Enum() *ErrorReason {
+	p := new(ErrorReason)
+	*p = x
+	return p
+}
+
+func (x ErrorReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ErrorReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_hush_v1_hush_proto_enumTypes[2].Descriptor()
+}
+
+func (ErrorReason) Type() protoreflect.EnumType {
+	return &file_hush_v1_hush_proto_enumTypes[2]
+}
+
+func (x ErrorReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ErrorReason.Descriptor instead.
+func (ErrorReason) EnumDescriptor() ([]byte, []int) {
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{2}
+}
+
 // Process is one link of the caller's process chain.
 type Process struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1486,7 +1557,15 @@ const file_hush_v1_hush_proto_rawDesc = "" +
 	"\x13VERDICT_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eVERDICT_PERSON\x10\x01\x12\x11\n" +
 	"\rVERDICT_AGENT\x10\x02\x12\x13\n" +
-	"\x0fVERDICT_UNKNOWN\x10\x032\xa7\x02\n" +
+	"\x0fVERDICT_UNKNOWN\x10\x03*\xd9\x01\n" +
+	"\vErrorReason\x12\x1c\n" +
+	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16ERROR_REASON_NOT_FOUND\x10\x01\x12\x17\n" +
+	"\x13ERROR_REASON_LOCKED\x10\x02\x12\x1f\n" +
+	"\x1bERROR_REASON_BAD_PASSPHRASE\x10\x03\x12\x1d\n" +
+	"\x19ERROR_REASON_INVALID_NAME\x10\x04\x12\x1e\n" +
+	"\x1aERROR_REASON_INVALID_VALUE\x10\x05\x12\x17\n" +
+	"\x13ERROR_REASON_DENIED\x10\x062\xa7\x02\n" +
 	"\rSecretService\x120\n" +
 	"\x03Get\x12\x13.hush.v1.GetRequest\x1a\x14.hush.v1.GetResponse\x12B\n" +
 	"\tGetPrefix\x12\x19.hush.v1.GetPrefixRequest\x1a\x1a.hush.v1.GetPrefixResponse\x120\n" +
@@ -1511,67 +1590,68 @@ func file_hush_v1_hush_proto_rawDescGZIP() []byte {
 	return file_hush_v1_hush_proto_rawDescData
 }
 
-var file_hush_v1_hush_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_hush_v1_hush_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
 var file_hush_v1_hush_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_hush_v1_hush_proto_goTypes = []any{
 	(Delivery)(0),             // 0: hush.v1.Delivery
 	(Verdict)(0),              // 1: hush.v1.Verdict
-	(*Process)(nil),           // 2: hush.v1.Process
-	(*Caller)(nil),            // 3: hush.v1.Caller
-	(*Recipient)(nil),         // 4: hush.v1.Recipient
-	(*SealedSecret)(nil),      // 5: hush.v1.SealedSecret
-	(*Sealed)(nil),            // 6: hush.v1.Sealed
-	(*GetRequest)(nil),        // 7: hush.v1.GetRequest
-	(*GetResponse)(nil),       // 8: hush.v1.GetResponse
-	(*GetPrefixRequest)(nil),  // 9: hush.v1.GetPrefixRequest
-	(*GetPrefixResponse)(nil), // 10: hush.v1.GetPrefixResponse
-	(*SetRequest)(nil),        // 11: hush.v1.SetRequest
-	(*SetResponse)(nil),       // 12: hush.v1.SetResponse
-	(*DeleteRequest)(nil),     // 13: hush.v1.DeleteRequest
-	(*DeleteResponse)(nil),    // 14: hush.v1.DeleteResponse
-	(*ListRequest)(nil),       // 15: hush.v1.ListRequest
-	(*SecretInfo)(nil),        // 16: hush.v1.SecretInfo
-	(*ListResponse)(nil),      // 17: hush.v1.ListResponse
-	(*StatusRequest)(nil),     // 18: hush.v1.StatusRequest
-	(*StatusResponse)(nil),    // 19: hush.v1.StatusResponse
-	(*UnlockRequest)(nil),     // 20: hush.v1.UnlockRequest
-	(*UnlockResponse)(nil),    // 21: hush.v1.UnlockResponse
-	(*LockRequest)(nil),       // 22: hush.v1.LockRequest
-	(*LockResponse)(nil),      // 23: hush.v1.LockResponse
-	(*StopRequest)(nil),       // 24: hush.v1.StopRequest
-	(*StopResponse)(nil),      // 25: hush.v1.StopResponse
+	(ErrorReason)(0),          // 2: hush.v1.ErrorReason
+	(*Process)(nil),           // 3: hush.v1.Process
+	(*Caller)(nil),            // 4: hush.v1.Caller
+	(*Recipient)(nil),         // 5: hush.v1.Recipient
+	(*SealedSecret)(nil),      // 6: hush.v1.SealedSecret
+	(*Sealed)(nil),            // 7: hush.v1.Sealed
+	(*GetRequest)(nil),        // 8: hush.v1.GetRequest
+	(*GetResponse)(nil),       // 9: hush.v1.GetResponse
+	(*GetPrefixRequest)(nil),  // 10: hush.v1.GetPrefixRequest
+	(*GetPrefixResponse)(nil), // 11: hush.v1.GetPrefixResponse
+	(*SetRequest)(nil),        // 12: hush.v1.SetRequest
+	(*SetResponse)(nil),       // 13: hush.v1.SetResponse
+	(*DeleteRequest)(nil),     // 14: hush.v1.DeleteRequest
+	(*DeleteResponse)(nil),    // 15: hush.v1.DeleteResponse
+	(*ListRequest)(nil),       // 16: hush.v1.ListRequest
+	(*SecretInfo)(nil),        // 17: hush.v1.SecretInfo
+	(*ListResponse)(nil),      // 18: hush.v1.ListResponse
+	(*StatusRequest)(nil),     // 19: hush.v1.StatusRequest
+	(*StatusResponse)(nil),    // 20: hush.v1.StatusResponse
+	(*UnlockRequest)(nil),     // 21: hush.v1.UnlockRequest
+	(*UnlockResponse)(nil),    // 22: hush.v1.UnlockResponse
+	(*LockRequest)(nil),       // 23: hush.v1.LockRequest
+	(*LockResponse)(nil),      // 24: hush.v1.LockResponse
+	(*StopRequest)(nil),       // 25: hush.v1.StopRequest
+	(*StopResponse)(nil),      // 26: hush.v1.StopResponse
 }
 var file_hush_v1_hush_proto_depIdxs = []int32{
 	1,  // 0: hush.v1.Caller.verdict:type_name -> hush.v1.Verdict
-	2,  // 1: hush.v1.Caller.chain:type_name -> hush.v1.Process
-	5,  // 2: hush.v1.Sealed.secrets:type_name -> hush.v1.SealedSecret
-	4,  // 3: hush.v1.GetRequest.recipient:type_name -> hush.v1.Recipient
+	3,  // 1: hush.v1.Caller.chain:type_name -> hush.v1.Process
+	6,  // 2: hush.v1.Sealed.secrets:type_name -> hush.v1.SealedSecret
+	5,  // 3: hush.v1.GetRequest.recipient:type_name -> hush.v1.Recipient
 	0,  // 4: hush.v1.GetResponse.delivery:type_name -> hush.v1.Delivery
-	3,  // 5: hush.v1.GetResponse.caller:type_name -> hush.v1.Caller
-	6,  // 6: hush.v1.GetResponse.sealed:type_name -> hush.v1.Sealed
-	4,  // 7: hush.v1.GetPrefixRequest.recipient:type_name -> hush.v1.Recipient
+	4,  // 5: hush.v1.GetResponse.caller:type_name -> hush.v1.Caller
+	7,  // 6: hush.v1.GetResponse.sealed:type_name -> hush.v1.Sealed
+	5,  // 7: hush.v1.GetPrefixRequest.recipient:type_name -> hush.v1.Recipient
 	0,  // 8: hush.v1.GetPrefixResponse.delivery:type_name -> hush.v1.Delivery
-	3,  // 9: hush.v1.GetPrefixResponse.caller:type_name -> hush.v1.Caller
-	6,  // 10: hush.v1.GetPrefixResponse.sealed:type_name -> hush.v1.Sealed
-	16, // 11: hush.v1.ListResponse.secrets:type_name -> hush.v1.SecretInfo
-	7,  // 12: hush.v1.SecretService.Get:input_type -> hush.v1.GetRequest
-	9,  // 13: hush.v1.SecretService.GetPrefix:input_type -> hush.v1.GetPrefixRequest
-	11, // 14: hush.v1.SecretService.Set:input_type -> hush.v1.SetRequest
-	13, // 15: hush.v1.SecretService.Delete:input_type -> hush.v1.DeleteRequest
-	15, // 16: hush.v1.SecretService.List:input_type -> hush.v1.ListRequest
-	18, // 17: hush.v1.AdminService.Status:input_type -> hush.v1.StatusRequest
-	20, // 18: hush.v1.AdminService.Unlock:input_type -> hush.v1.UnlockRequest
-	22, // 19: hush.v1.AdminService.Lock:input_type -> hush.v1.LockRequest
-	24, // 20: hush.v1.AdminService.Stop:input_type -> hush.v1.StopRequest
-	8,  // 21: hush.v1.SecretService.Get:output_type -> hush.v1.GetResponse
-	10, // 22: hush.v1.SecretService.GetPrefix:output_type -> hush.v1.GetPrefixResponse
-	12, // 23: hush.v1.SecretService.Set:output_type -> hush.v1.SetResponse
-	14, // 24: hush.v1.SecretService.Delete:output_type -> hush.v1.DeleteResponse
-	17, // 25: hush.v1.SecretService.List:output_type -> hush.v1.ListResponse
-	19, // 26: hush.v1.AdminService.Status:output_type -> hush.v1.StatusResponse
-	21, // 27: hush.v1.AdminService.Unlock:output_type -> hush.v1.UnlockResponse
-	23, // 28: hush.v1.AdminService.Lock:output_type -> hush.v1.LockResponse
-	25, // 29: hush.v1.AdminService.Stop:output_type -> hush.v1.StopResponse
+	4,  // 9: hush.v1.GetPrefixResponse.caller:type_name -> hush.v1.Caller
+	7,  // 10: hush.v1.GetPrefixResponse.sealed:type_name -> hush.v1.Sealed
+	17, // 11: hush.v1.ListResponse.secrets:type_name -> hush.v1.SecretInfo
+	8,  // 12: hush.v1.SecretService.Get:input_type -> hush.v1.GetRequest
+	10, // 13: hush.v1.SecretService.GetPrefix:input_type -> hush.v1.GetPrefixRequest
+	12, // 14: hush.v1.SecretService.Set:input_type -> hush.v1.SetRequest
+	14, // 15: hush.v1.SecretService.Delete:input_type -> hush.v1.DeleteRequest
+	16, // 16: hush.v1.SecretService.List:input_type -> hush.v1.ListRequest
+	19, // 17: hush.v1.AdminService.Status:input_type -> hush.v1.StatusRequest
+	21, // 18: hush.v1.AdminService.Unlock:input_type -> hush.v1.UnlockRequest
+	23, // 19: hush.v1.AdminService.Lock:input_type -> hush.v1.LockRequest
+	25, // 20: hush.v1.AdminService.Stop:input_type -> hush.v1.StopRequest
+	9,  // 21: hush.v1.SecretService.Get:output_type -> hush.v1.GetResponse
+	11, // 22: hush.v1.SecretService.GetPrefix:output_type -> hush.v1.GetPrefixResponse
+	13, // 23: hush.v1.SecretService.Set:output_type -> hush.v1.SetResponse
+	15, // 24: hush.v1.SecretService.Delete:output_type -> hush.v1.DeleteResponse
+	18, // 25: hush.v1.SecretService.List:output_type -> hush.v1.ListResponse
+	20, // 26: hush.v1.AdminService.Status:output_type -> hush.v1.StatusResponse
+	22, // 27: hush.v1.AdminService.Unlock:output_type -> hush.v1.UnlockResponse
+	24, // 28: hush.v1.AdminService.Lock:output_type -> hush.v1.LockResponse
+	26, // 29: hush.v1.AdminService.Stop:output_type -> hush.v1.StopResponse
 	21, // [21:30] is the sub-list for method output_type
 	12, // [12:21] is the sub-list for method input_type
 	12, // [12:12] is the sub-list for extension type_name
@@ -1589,7 +1669,7 @@ func file_hush_v1_hush_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hush_v1_hush_proto_rawDesc), len(file_hush_v1_hush_proto_rawDesc)),
-			NumEnums:      2,
+			NumEnums:      3,
 			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   2,

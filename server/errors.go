@@ -1,0 +1,87 @@
+package server
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/hush-dev/hush/internal/seal"
+	"github.com/hush-dev/hush/internal/secret"
+	"github.com/hush-dev/hush/internal/store"
+	hushv1 "github.com/hush-dev/hush/proto/hush/v1"
+)
+
+// ErrorDomain is the domain of the google.rpc.ErrorInfo detail that carries
+// a hushv1.ErrorReason on every failed call the daemon can name.
+const ErrorDomain = "hush.v1"
+
+// unmet is a request the store cannot honour as it is (locking a vault
+// that has no passphrase); the store's own message says why.
+type unmet struct{ err error }
+
+func (u *unmet) Error() string { return u.err.Error() }
+func (u *unmet) Unwrap() error { return u.err }
+
+// internalMessage is all a client learns of an unexpected failure; the
+// detail goes to the daemon's log, where the user can read it and an
+// agent's transcript cannot.
+const internalMessage = "internal error in the hush daemon; see its log"
+
+// denial is a rule refusing the caller.
+type denial struct{ rule string }
+
+func denied(rule string) error  { return &denial{rule: rule} }
+func (d *denial) Error() string { return "denied: " + d.rule }
+
+// toStatus is the one translation from the daemon's errors to gRPC status.
+// Every message it passes on names secrets, never values: the packages
+// below build their errors that way, and anything unexpected is replaced by
+// internalMessage.
+func (s *Server) toStatus(method string, err error) error {
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	var (
+		d *denial
+		u *unmet
+	)
+	var (
+		code   codes.Code
+		reason hushv1.ErrorReason
+	)
+	switch {
+	case errors.As(err, &d):
+		code, reason = codes.PermissionDenied, hushv1.ErrorReason_ERROR_REASON_DENIED
+	case errors.Is(err, store.ErrNotFound):
+		code, reason = codes.NotFound, hushv1.ErrorReason_ERROR_REASON_NOT_FOUND
+	case errors.Is(err, store.ErrLocked):
+		code, reason = codes.FailedPrecondition, hushv1.ErrorReason_ERROR_REASON_LOCKED
+	case errors.Is(err, store.ErrBadPassphrase):
+		code, reason = codes.Unauthenticated, hushv1.ErrorReason_ERROR_REASON_BAD_PASSPHRASE
+	case errors.Is(err, secret.ErrInvalidName):
+		code, reason = codes.InvalidArgument, hushv1.ErrorReason_ERROR_REASON_INVALID_NAME
+	case errors.Is(err, secret.ErrInvalidValue):
+		code, reason = codes.InvalidArgument, hushv1.ErrorReason_ERROR_REASON_INVALID_VALUE
+	case errors.Is(err, seal.ErrUnsupported):
+		code = codes.InvalidArgument
+	case errors.As(err, &u):
+		code = codes.FailedPrecondition
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, "call canceled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, "call deadline exceeded")
+	default:
+		s.log.Error("call failed", "method", method, "err", err)
+		return status.Error(codes.Internal, internalMessage)
+	}
+	st := status.New(code, err.Error())
+	if reason != hushv1.ErrorReason_ERROR_REASON_UNSPECIFIED {
+		if withInfo, derr := st.WithDetails(&errdetails.ErrorInfo{Reason: reason.String(), Domain: ErrorDomain}); derr == nil {
+			st = withInfo
+		}
+	}
+	return st.Err()
+}
