@@ -1,0 +1,103 @@
+package detect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/hush-dev/hush/internal/proctree"
+)
+
+// ancestry recognises an agent by the names, executables and arguments of
+// the caller and its ancestors.
+type ancestry struct{ m *matcher }
+
+func (a ancestry) Detect(_ context.Context, chain []proctree.Process) (string, string, error) {
+	for _, p := range chain {
+		if agent, evidence := a.m.byName(p); agent != "" {
+			return agent, pidSignal(evidence, p.PID), nil
+		}
+	}
+	return "", "", nil
+}
+
+// environment recognises an agent by the markers it leaves in the
+// environment of the caller or of an ancestor, which survive a renamed
+// binary and are inherited by everything the agent starts.
+type environment struct{ m *matcher }
+
+func (e environment) Detect(ctx context.Context, chain []proctree.Process) (string, string, error) {
+	for _, p := range chain {
+		if err := ctx.Err(); err != nil {
+			return "", "", err
+		}
+		env, err := p.Environ()
+		if errors.Is(err, fs.ErrPermission) {
+			// Other users' processes (login, sudo) and non-dumpable ones
+			// (sshd's session process, gpg-agent) keep their environment to
+			// themselves. That hides only their own: dumpability is reset at
+			// exec, so whatever they pass down is readable in their
+			// descendants, the caller included.
+			continue
+		}
+		if err != nil {
+			return "", "", fmt.Errorf("environment of pid %d (%s): %w", p.PID, p.Comm, err)
+		}
+		if agent, evidence := e.m.byEnv(env); agent != "" {
+			return agent, pidSignal(evidence, p.PID), nil
+		}
+	}
+	return "", "", nil
+}
+
+// session recognises a live agent in the caller's session: a double fork
+// re-parents the caller away from the agent, but it keeps the session (and
+// the terminal) the agent gave it.
+type session struct {
+	m    *matcher
+	root int
+}
+
+func (s session) Detect(ctx context.Context, chain []proctree.Process) (string, string, error) {
+	sid := chain[0].SID
+	if sid <= 0 {
+		return "", "", nil
+	}
+	members, err := proctree.Session(sid, s.root)
+	if err != nil {
+		return "", "", fmt.Errorf("session %d: %w", sid, err)
+	}
+	seen := make(map[int]bool, len(chain))
+	for _, p := range chain {
+		seen[p.PID] = true
+	}
+	found := func(agent string, p proctree.Process) (string, string, error) {
+		return agent, fmt.Sprintf("session:%s (pid %d, sid %d)", agent, p.PID, sid), nil
+	}
+	for _, p := range members {
+		if seen[p.PID] {
+			continue
+		}
+		if agent, _ := s.m.byName(p); agent != "" {
+			return found(agent, p)
+		}
+	}
+	for _, p := range members {
+		if err := ctx.Err(); err != nil {
+			return "", "", err
+		}
+		if seen[p.PID] {
+			continue
+		}
+		// A member that left or is not ours to read is no evidence either way.
+		env, err := p.Environ()
+		if err != nil {
+			continue
+		}
+		if agent, _ := s.m.byEnv(env); agent != "" {
+			return found(agent, p)
+		}
+	}
+	return "", "", nil
+}

@@ -1,0 +1,11 @@
+//go:build !linux
+
+package peercred
+
+import "syscall"
+
+func get(syscall.RawConn) (Cred, error) { return Cred{}, ErrNotImplemented }
+
+func alive(int) error { return ErrNotImplemented }
+
+func closeHandle(int) error { return nil }
