@@ -47,7 +47,19 @@ func (p peerCredentials) ServerHandshake(c net.Conn) (net.Conn, credentials.Auth
 		p.log.Warn("refused a connection whose peer credentials cannot be read", "err", err)
 		return nil, nil, fmt.Errorf("read peer credentials: %w", err)
 	}
-	return c, AuthInfo{CommonAuthInfo: credentials.CommonAuthInfo{SecurityLevel: credentials.NoSecurity}, Cred: cred}, nil
+	return &credConn{Conn: c, cred: cred}, AuthInfo{CommonAuthInfo: credentials.CommonAuthInfo{SecurityLevel: credentials.NoSecurity}, Cred: cred}, nil
+}
+
+// credConn releases the peer's process handle (a pidfd) with the connection.
+type credConn struct {
+	net.Conn
+	cred peercred.Cred
+}
+
+func (c *credConn) Close() error {
+	err := c.Conn.Close()
+	c.cred.Close()
+	return err
 }
 
 func (peerCredentials) Info() credentials.ProtocolInfo {
@@ -134,6 +146,14 @@ func (s *Server) admit(ctx context.Context, method string) (context.Context, err
 // classify fails closed: a caller the detector cannot read is an agent.
 func (s *Server) classify(ctx context.Context, cred peercred.Cred) Caller {
 	v, chain, err := s.det.Classify(ctx, cred.PID)
+	if err == nil {
+		// The walk read /proc by PID; make sure that PID still names the
+		// process that connected. Without a pidfd (kernels before 6.5) the
+		// walk's own start-time checks are the guard.
+		if verr := cred.Verify(); verr != nil && !errors.Is(verr, peercred.ErrUnverifiable) {
+			err = fmt.Errorf("peer changed during classification: %w", verr)
+		}
+	}
 	if err != nil {
 		s.log.Warn("caller classification failed; treating the caller as an agent", "pid", cred.PID, "err", err)
 		v = detect.Verdict{Kind: detect.Agent, Signal: "classification failed: " + err.Error()}
