@@ -1427,6 +1427,378 @@ func (*StopRequest) Descriptor() ([]byte, []int) {
 	return file_hush_v1_hush_proto_rawDescGZIP(), []int{22}
 }
 
+type ClassifyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The process to classify; 0 means the caller itself.
+	Pid int32 `protobuf:"varint,1,opt,name=pid,proto3" json:"pid,omitempty"`
+	// Optional: a secret name or prefix, to report the policy rule that would
+	// apply to it.
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClassifyRequest) Reset() {
+	*x = ClassifyRequest{}
+	mi := &file_hush_v1_hush_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClassifyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClassifyRequest) ProtoMessage() {}
+
+func (x *ClassifyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hush_v1_hush_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClassifyRequest.ProtoReflect.Descriptor instead.
+func (*ClassifyRequest) Descriptor() ([]byte, []int) {
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ClassifyRequest) GetPid() int32 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+func (x *ClassifyRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type ClassifyResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Caller *Caller                `protobuf:"bytes,1,opt,name=caller,proto3" json:"caller,omitempty"`
+	// The policy rule that applies (to name, when given), e.g. "org/prod: agent=deny".
+	Rule string `protobuf:"bytes,2,opt,name=rule,proto3" json:"rule,omitempty"`
+	// What the caller would get: "plaintext", "handoff", "confirm" or "deny".
+	Outcome       string `protobuf:"bytes,3,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClassifyResponse) Reset() {
+	*x = ClassifyResponse{}
+	mi := &file_hush_v1_hush_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClassifyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClassifyResponse) ProtoMessage() {}
+
+func (x *ClassifyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hush_v1_hush_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClassifyResponse.ProtoReflect.Descriptor instead.
+func (*ClassifyResponse) Descriptor() ([]byte, []int) {
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ClassifyResponse) GetCaller() *Caller {
+	if x != nil {
+		return x.Caller
+	}
+	return nil
+}
+
+func (x *ClassifyResponse) GetRule() string {
+	if x != nil {
+		return x.Rule
+	}
+	return ""
+}
+
+func (x *ClassifyResponse) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+type AuditRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Stream new records after the recent ones, until the call is cancelled.
+	Follow bool `protobuf:"varint,1,opt,name=follow,proto3" json:"follow,omitempty"`
+	// Only records touching a secret at or below this prefix.
+	NamePrefix string `protobuf:"bytes,2,opt,name=name_prefix,json=namePrefix,proto3" json:"name_prefix,omitempty"`
+	// Only records whose caller was this agent.
+	Agent string `protobuf:"bytes,3,opt,name=agent,proto3" json:"agent,omitempty"`
+	// How many recent records to send first (0: a default of 100).
+	Limit         int32 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditRequest) Reset() {
+	*x = AuditRequest{}
+	mi := &file_hush_v1_hush_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditRequest) ProtoMessage() {}
+
+func (x *AuditRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hush_v1_hush_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditRequest.ProtoReflect.Descriptor instead.
+func (*AuditRequest) Descriptor() ([]byte, []int) {
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *AuditRequest) GetFollow() bool {
+	if x != nil {
+		return x.Follow
+	}
+	return false
+}
+
+func (x *AuditRequest) GetNamePrefix() string {
+	if x != nil {
+		return x.NamePrefix
+	}
+	return ""
+}
+
+func (x *AuditRequest) GetAgent() string {
+	if x != nil {
+		return x.Agent
+	}
+	return ""
+}
+
+func (x *AuditRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type AuditResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Record        *AuditRecord           `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditResponse) Reset() {
+	*x = AuditResponse{}
+	mi := &file_hush_v1_hush_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditResponse) ProtoMessage() {}
+
+func (x *AuditResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hush_v1_hush_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditResponse.ProtoReflect.Descriptor instead.
+func (*AuditResponse) Descriptor() ([]byte, []int) {
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *AuditResponse) GetRecord() *AuditRecord {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+// AuditRecord is one line of the audit log.
+type AuditRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// RFC 3339 with nanoseconds, UTC.
+	Time string `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
+	// The method, e.g. "Get", "GetPrefix", "Set", "Delete", "Unlock".
+	Operation string   `protobuf:"bytes,2,opt,name=operation,proto3" json:"operation,omitempty"`
+	Names     []string `protobuf:"bytes,3,rep,name=names,proto3" json:"names,omitempty"`
+	Pid       int32    `protobuf:"varint,4,opt,name=pid,proto3" json:"pid,omitempty"`
+	// A one-line summary of the caller chain, e.g. "hush<bash<claude<zsh".
+	Chain   string  `protobuf:"bytes,5,opt,name=chain,proto3" json:"chain,omitempty"`
+	Verdict Verdict `protobuf:"varint,6,opt,name=verdict,proto3,enum=hush.v1.Verdict" json:"verdict,omitempty"`
+	Agent   string  `protobuf:"bytes,7,opt,name=agent,proto3" json:"agent,omitempty"`
+	Signal  string  `protobuf:"bytes,8,opt,name=signal,proto3" json:"signal,omitempty"`
+	Rule    string  `protobuf:"bytes,9,opt,name=rule,proto3" json:"rule,omitempty"`
+	// "", "approved", "denied", "timeout", "not needed".
+	Approval string `protobuf:"bytes,10,opt,name=approval,proto3" json:"approval,omitempty"`
+	// "ok" or the error's one-line message (never a value).
+	Result string `protobuf:"bytes,11,opt,name=result,proto3" json:"result,omitempty"`
+	// The record's HMAC, chained over the previous record's MAC.
+	Mac           string `protobuf:"bytes,12,opt,name=mac,proto3" json:"mac,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditRecord) Reset() {
+	*x = AuditRecord{}
+	mi := &file_hush_v1_hush_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditRecord) ProtoMessage() {}
+
+func (x *AuditRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_hush_v1_hush_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
+func (*AuditRecord) Descriptor() ([]byte, []int) {
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *AuditRecord) GetTime() string {
+	if x != nil {
+		return x.Time
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetOperation() string {
+	if x != nil {
+		return x.Operation
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetNames() []string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+func (x *AuditRecord) GetPid() int32 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+func (x *AuditRecord) GetChain() string {
+	if x != nil {
+		return x.Chain
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetVerdict() Verdict {
+	if x != nil {
+		return x.Verdict
+	}
+	return Verdict_VERDICT_UNSPECIFIED
+}
+
+func (x *AuditRecord) GetAgent() string {
+	if x != nil {
+		return x.Agent
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetSignal() string {
+	if x != nil {
+		return x.Signal
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetRule() string {
+	if x != nil {
+		return x.Rule
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetApproval() string {
+	if x != nil {
+		return x.Approval
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetResult() string {
+	if x != nil {
+		return x.Result
+	}
+	return ""
+}
+
+func (x *AuditRecord) GetMac() string {
+	if x != nil {
+		return x.Mac
+	}
+	return ""
+}
+
 type StopResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1435,7 +1807,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_hush_v1_hush_proto_msgTypes[23]
+	mi := &file_hush_v1_hush_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1447,7 +1819,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hush_v1_hush_proto_msgTypes[23]
+	mi := &file_hush_v1_hush_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1460,7 +1832,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_hush_v1_hush_proto_rawDescGZIP(), []int{23}
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{28}
 }
 
 var File_hush_v1_hush_proto protoreflect.FileDescriptor
@@ -1547,7 +1919,36 @@ const file_hush_v1_hush_proto_rawDesc = "" +
 	"\x0eUnlockResponse\"\r\n" +
 	"\vLockRequest\"\x0e\n" +
 	"\fLockResponse\"\r\n" +
-	"\vStopRequest\"\x0e\n" +
+	"\vStopRequest\"7\n" +
+	"\x0fClassifyRequest\x12\x10\n" +
+	"\x03pid\x18\x01 \x01(\x05R\x03pid\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"i\n" +
+	"\x10ClassifyResponse\x12'\n" +
+	"\x06caller\x18\x01 \x01(\v2\x0f.hush.v1.CallerR\x06caller\x12\x12\n" +
+	"\x04rule\x18\x02 \x01(\tR\x04rule\x12\x18\n" +
+	"\aoutcome\x18\x03 \x01(\tR\aoutcome\"s\n" +
+	"\fAuditRequest\x12\x16\n" +
+	"\x06follow\x18\x01 \x01(\bR\x06follow\x12\x1f\n" +
+	"\vname_prefix\x18\x02 \x01(\tR\n" +
+	"namePrefix\x12\x14\n" +
+	"\x05agent\x18\x03 \x01(\tR\x05agent\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\x05R\x05limit\"=\n" +
+	"\rAuditResponse\x12,\n" +
+	"\x06record\x18\x01 \x01(\v2\x14.hush.v1.AuditRecordR\x06record\"\xb1\x02\n" +
+	"\vAuditRecord\x12\x12\n" +
+	"\x04time\x18\x01 \x01(\tR\x04time\x12\x1c\n" +
+	"\toperation\x18\x02 \x01(\tR\toperation\x12\x14\n" +
+	"\x05names\x18\x03 \x03(\tR\x05names\x12\x10\n" +
+	"\x03pid\x18\x04 \x01(\x05R\x03pid\x12\x14\n" +
+	"\x05chain\x18\x05 \x01(\tR\x05chain\x12*\n" +
+	"\averdict\x18\x06 \x01(\x0e2\x10.hush.v1.VerdictR\averdict\x12\x14\n" +
+	"\x05agent\x18\a \x01(\tR\x05agent\x12\x16\n" +
+	"\x06signal\x18\b \x01(\tR\x06signal\x12\x12\n" +
+	"\x04rule\x18\t \x01(\tR\x04rule\x12\x1a\n" +
+	"\bapproval\x18\n" +
+	" \x01(\tR\bapproval\x12\x16\n" +
+	"\x06result\x18\v \x01(\tR\x06result\x12\x10\n" +
+	"\x03mac\x18\f \x01(\tR\x03mac\"\x0e\n" +
 	"\fStopResponse*R\n" +
 	"\bDelivery\x12\x18\n" +
 	"\x14DELIVERY_UNSPECIFIED\x10\x00\x12\x16\n" +
@@ -1571,12 +1972,14 @@ const file_hush_v1_hush_proto_rawDesc = "" +
 	"\tGetPrefix\x12\x19.hush.v1.GetPrefixRequest\x1a\x1a.hush.v1.GetPrefixResponse\x120\n" +
 	"\x03Set\x12\x13.hush.v1.SetRequest\x1a\x14.hush.v1.SetResponse\x129\n" +
 	"\x06Delete\x12\x16.hush.v1.DeleteRequest\x1a\x17.hush.v1.DeleteResponse\x123\n" +
-	"\x04List\x12\x14.hush.v1.ListRequest\x1a\x15.hush.v1.ListResponse2\xee\x01\n" +
+	"\x04List\x12\x14.hush.v1.ListRequest\x1a\x15.hush.v1.ListResponse2\xe9\x02\n" +
 	"\fAdminService\x129\n" +
 	"\x06Status\x12\x16.hush.v1.StatusRequest\x1a\x17.hush.v1.StatusResponse\x129\n" +
 	"\x06Unlock\x12\x16.hush.v1.UnlockRequest\x1a\x17.hush.v1.UnlockResponse\x123\n" +
 	"\x04Lock\x12\x14.hush.v1.LockRequest\x1a\x15.hush.v1.LockResponse\x123\n" +
-	"\x04Stop\x12\x14.hush.v1.StopRequest\x1a\x15.hush.v1.StopResponseB/Z-github.com/hush-dev/hush/proto/hush/v1;hushv1b\x06proto3"
+	"\x04Stop\x12\x14.hush.v1.StopRequest\x1a\x15.hush.v1.StopResponse\x12?\n" +
+	"\bClassify\x12\x18.hush.v1.ClassifyRequest\x1a\x19.hush.v1.ClassifyResponse\x128\n" +
+	"\x05Audit\x12\x15.hush.v1.AuditRequest\x1a\x16.hush.v1.AuditResponse0\x01B/Z-github.com/hush-dev/hush/proto/hush/v1;hushv1b\x06proto3"
 
 var (
 	file_hush_v1_hush_proto_rawDescOnce sync.Once
@@ -1591,7 +1994,7 @@ func file_hush_v1_hush_proto_rawDescGZIP() []byte {
 }
 
 var file_hush_v1_hush_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_hush_v1_hush_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_hush_v1_hush_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_hush_v1_hush_proto_goTypes = []any{
 	(Delivery)(0),             // 0: hush.v1.Delivery
 	(Verdict)(0),              // 1: hush.v1.Verdict
@@ -1619,7 +2022,12 @@ var file_hush_v1_hush_proto_goTypes = []any{
 	(*LockRequest)(nil),       // 23: hush.v1.LockRequest
 	(*LockResponse)(nil),      // 24: hush.v1.LockResponse
 	(*StopRequest)(nil),       // 25: hush.v1.StopRequest
-	(*StopResponse)(nil),      // 26: hush.v1.StopResponse
+	(*ClassifyRequest)(nil),   // 26: hush.v1.ClassifyRequest
+	(*ClassifyResponse)(nil),  // 27: hush.v1.ClassifyResponse
+	(*AuditRequest)(nil),      // 28: hush.v1.AuditRequest
+	(*AuditResponse)(nil),     // 29: hush.v1.AuditResponse
+	(*AuditRecord)(nil),       // 30: hush.v1.AuditRecord
+	(*StopResponse)(nil),      // 31: hush.v1.StopResponse
 }
 var file_hush_v1_hush_proto_depIdxs = []int32{
 	1,  // 0: hush.v1.Caller.verdict:type_name -> hush.v1.Verdict
@@ -1634,29 +2042,36 @@ var file_hush_v1_hush_proto_depIdxs = []int32{
 	4,  // 9: hush.v1.GetPrefixResponse.caller:type_name -> hush.v1.Caller
 	7,  // 10: hush.v1.GetPrefixResponse.sealed:type_name -> hush.v1.Sealed
 	17, // 11: hush.v1.ListResponse.secrets:type_name -> hush.v1.SecretInfo
-	8,  // 12: hush.v1.SecretService.Get:input_type -> hush.v1.GetRequest
-	10, // 13: hush.v1.SecretService.GetPrefix:input_type -> hush.v1.GetPrefixRequest
-	12, // 14: hush.v1.SecretService.Set:input_type -> hush.v1.SetRequest
-	14, // 15: hush.v1.SecretService.Delete:input_type -> hush.v1.DeleteRequest
-	16, // 16: hush.v1.SecretService.List:input_type -> hush.v1.ListRequest
-	19, // 17: hush.v1.AdminService.Status:input_type -> hush.v1.StatusRequest
-	21, // 18: hush.v1.AdminService.Unlock:input_type -> hush.v1.UnlockRequest
-	23, // 19: hush.v1.AdminService.Lock:input_type -> hush.v1.LockRequest
-	25, // 20: hush.v1.AdminService.Stop:input_type -> hush.v1.StopRequest
-	9,  // 21: hush.v1.SecretService.Get:output_type -> hush.v1.GetResponse
-	11, // 22: hush.v1.SecretService.GetPrefix:output_type -> hush.v1.GetPrefixResponse
-	13, // 23: hush.v1.SecretService.Set:output_type -> hush.v1.SetResponse
-	15, // 24: hush.v1.SecretService.Delete:output_type -> hush.v1.DeleteResponse
-	18, // 25: hush.v1.SecretService.List:output_type -> hush.v1.ListResponse
-	20, // 26: hush.v1.AdminService.Status:output_type -> hush.v1.StatusResponse
-	22, // 27: hush.v1.AdminService.Unlock:output_type -> hush.v1.UnlockResponse
-	24, // 28: hush.v1.AdminService.Lock:output_type -> hush.v1.LockResponse
-	26, // 29: hush.v1.AdminService.Stop:output_type -> hush.v1.StopResponse
-	21, // [21:30] is the sub-list for method output_type
-	12, // [12:21] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	4,  // 12: hush.v1.ClassifyResponse.caller:type_name -> hush.v1.Caller
+	30, // 13: hush.v1.AuditResponse.record:type_name -> hush.v1.AuditRecord
+	1,  // 14: hush.v1.AuditRecord.verdict:type_name -> hush.v1.Verdict
+	8,  // 15: hush.v1.SecretService.Get:input_type -> hush.v1.GetRequest
+	10, // 16: hush.v1.SecretService.GetPrefix:input_type -> hush.v1.GetPrefixRequest
+	12, // 17: hush.v1.SecretService.Set:input_type -> hush.v1.SetRequest
+	14, // 18: hush.v1.SecretService.Delete:input_type -> hush.v1.DeleteRequest
+	16, // 19: hush.v1.SecretService.List:input_type -> hush.v1.ListRequest
+	19, // 20: hush.v1.AdminService.Status:input_type -> hush.v1.StatusRequest
+	21, // 21: hush.v1.AdminService.Unlock:input_type -> hush.v1.UnlockRequest
+	23, // 22: hush.v1.AdminService.Lock:input_type -> hush.v1.LockRequest
+	25, // 23: hush.v1.AdminService.Stop:input_type -> hush.v1.StopRequest
+	26, // 24: hush.v1.AdminService.Classify:input_type -> hush.v1.ClassifyRequest
+	28, // 25: hush.v1.AdminService.Audit:input_type -> hush.v1.AuditRequest
+	9,  // 26: hush.v1.SecretService.Get:output_type -> hush.v1.GetResponse
+	11, // 27: hush.v1.SecretService.GetPrefix:output_type -> hush.v1.GetPrefixResponse
+	13, // 28: hush.v1.SecretService.Set:output_type -> hush.v1.SetResponse
+	15, // 29: hush.v1.SecretService.Delete:output_type -> hush.v1.DeleteResponse
+	18, // 30: hush.v1.SecretService.List:output_type -> hush.v1.ListResponse
+	20, // 31: hush.v1.AdminService.Status:output_type -> hush.v1.StatusResponse
+	22, // 32: hush.v1.AdminService.Unlock:output_type -> hush.v1.UnlockResponse
+	24, // 33: hush.v1.AdminService.Lock:output_type -> hush.v1.LockResponse
+	31, // 34: hush.v1.AdminService.Stop:output_type -> hush.v1.StopResponse
+	27, // 35: hush.v1.AdminService.Classify:output_type -> hush.v1.ClassifyResponse
+	29, // 36: hush.v1.AdminService.Audit:output_type -> hush.v1.AuditResponse
+	26, // [26:37] is the sub-list for method output_type
+	15, // [15:26] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_hush_v1_hush_proto_init() }
@@ -1670,7 +2085,7 @@ func file_hush_v1_hush_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hush_v1_hush_proto_rawDesc), len(file_hush_v1_hush_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   24,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -293,10 +293,12 @@ var SecretService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	AdminService_Status_FullMethodName = "/hush.v1.AdminService/Status"
-	AdminService_Unlock_FullMethodName = "/hush.v1.AdminService/Unlock"
-	AdminService_Lock_FullMethodName   = "/hush.v1.AdminService/Lock"
-	AdminService_Stop_FullMethodName   = "/hush.v1.AdminService/Stop"
+	AdminService_Status_FullMethodName   = "/hush.v1.AdminService/Status"
+	AdminService_Unlock_FullMethodName   = "/hush.v1.AdminService/Unlock"
+	AdminService_Lock_FullMethodName     = "/hush.v1.AdminService/Lock"
+	AdminService_Stop_FullMethodName     = "/hush.v1.AdminService/Stop"
+	AdminService_Classify_FullMethodName = "/hush.v1.AdminService/Classify"
+	AdminService_Audit_FullMethodName    = "/hush.v1.AdminService/Audit"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -314,6 +316,12 @@ type AdminServiceClient interface {
 	Lock(ctx context.Context, in *LockRequest, opts ...grpc.CallOption) (*LockResponse, error)
 	// Stop asks the daemon to exit cleanly.
 	Stop(ctx context.Context, in *StopRequest, opts ...grpc.CallOption) (*StopResponse, error)
+	// Classify says who a process is to the daemon: its chain, the verdict and
+	// the deciding signal, and the policy that applies. pid 0 is the caller.
+	Classify(ctx context.Context, in *ClassifyRequest, opts ...grpc.CallOption) (*ClassifyResponse, error)
+	// Audit streams recent audit records, then (with follow) new ones as they
+	// are written. Records name secrets, never values.
+	Audit(ctx context.Context, in *AuditRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[AuditResponse], error)
 }
 
 type adminServiceClient struct {
@@ -364,6 +372,35 @@ func (c *adminServiceClient) Stop(ctx context.Context, in *StopRequest, opts ...
 	return out, nil
 }
 
+func (c *adminServiceClient) Classify(ctx context.Context, in *ClassifyRequest, opts ...grpc.CallOption) (*ClassifyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ClassifyResponse)
+	err := c.cc.Invoke(ctx, AdminService_Classify_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) Audit(ctx context.Context, in *AuditRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[AuditResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &AdminService_ServiceDesc.Streams[0], AdminService_Audit_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[AuditRequest, AuditResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AdminService_AuditClient = grpc.ServerStreamingClient[AuditResponse]
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -379,6 +416,12 @@ type AdminServiceServer interface {
 	Lock(context.Context, *LockRequest) (*LockResponse, error)
 	// Stop asks the daemon to exit cleanly.
 	Stop(context.Context, *StopRequest) (*StopResponse, error)
+	// Classify says who a process is to the daemon: its chain, the verdict and
+	// the deciding signal, and the policy that applies. pid 0 is the caller.
+	Classify(context.Context, *ClassifyRequest) (*ClassifyResponse, error)
+	// Audit streams recent audit records, then (with follow) new ones as they
+	// are written. Records name secrets, never values.
+	Audit(*AuditRequest, grpc.ServerStreamingServer[AuditResponse]) error
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -400,6 +443,12 @@ func (UnimplementedAdminServiceServer) Lock(context.Context, *LockRequest) (*Loc
 }
 func (UnimplementedAdminServiceServer) Stop(context.Context, *StopRequest) (*StopResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Stop not implemented")
+}
+func (UnimplementedAdminServiceServer) Classify(context.Context, *ClassifyRequest) (*ClassifyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Classify not implemented")
+}
+func (UnimplementedAdminServiceServer) Audit(*AuditRequest, grpc.ServerStreamingServer[AuditResponse]) error {
+	return status.Error(codes.Unimplemented, "method Audit not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -494,6 +543,35 @@ func _AdminService_Stop_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_Classify_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ClassifyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).Classify(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_Classify_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).Classify(ctx, req.(*ClassifyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_Audit_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(AuditRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(AdminServiceServer).Audit(m, &grpc.GenericServerStream[AuditRequest, AuditResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AdminService_AuditServer = grpc.ServerStreamingServer[AuditResponse]
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -517,7 +595,17 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Stop",
 			Handler:    _AdminService_Stop_Handler,
 		},
+		{
+			MethodName: "Classify",
+			Handler:    _AdminService_Classify_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Audit",
+			Handler:       _AdminService_Audit_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "hush/v1/hush.proto",
 }
