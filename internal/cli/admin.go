@@ -1,0 +1,306 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hush-dev/hush/client"
+	"github.com/hush-dev/hush/internal/detect"
+	"github.com/hush-dev/hush/internal/dotenv"
+	"github.com/hush-dev/hush/internal/secret"
+	"github.com/hush-dev/hush/internal/store"
+	"github.com/hush-dev/hush/internal/store/filevault"
+	"github.com/hush-dev/hush/server"
+)
+
+func (a *app) initCommand() *cobra.Command {
+	var noPassphrase bool
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Create the vault",
+		Long: `Create the encrypted file vault.
+
+With a passphrase (asked twice at a terminal, or the first line of stdin),
+the vault key is wrapped with it and the daemon starts locked until a person
+runs 'hush unlock'. With --no-passphrase the key is kept in a 0600 file next
+to the vault: convenient on a headless box, and only as safe as that file.`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := loadSettings()
+			if err != nil {
+				return err
+			}
+			if b := s.cfg.Backend; b != "" && b != "file" {
+				return usagef("config.toml selects the %q backend, which needs no init", b)
+			}
+			opts := filevault.InitOptions{NoPassphrase: noPassphrase}
+			if !noPassphrase {
+				p, err := a.readPassphrase("New vault passphrase: ", true)
+				if err != nil {
+					return err
+				}
+				if len(p) == 0 {
+					return usagef("an empty passphrase protects nothing: give one, or use --no-passphrase")
+				}
+				opts.Passphrase = p
+			}
+			if err := filevault.Init(s.paths.Vault, opts); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stderr, "hush: created vault %s\n", s.paths.Vault)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&noPassphrase, "no-passphrase", false, "keep the vault key in a 0600 file instead of behind a passphrase")
+	return cmd
+}
+
+func (a *app) importCommand() *cobra.Command {
+	var prefix string
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "import [--prefix PREFIX] FILE",
+		Short: "Import a .env file (names are PREFIX/KEY)",
+		Args:  exactArgs(1, "one FILE ('-' for stdin)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			prefix = strings.Trim(prefix, "/")
+			if prefix != "" {
+				if err := secret.ValidatePrefix(prefix); err != nil {
+					return err
+				}
+			}
+			in := a.stdin
+			if args[0] != "-" {
+				f, err := os.Open(args[0])
+				if err != nil {
+					return fmt.Errorf("%w: %v", secret.ErrInvalidValue, err)
+				}
+				defer f.Close()
+				in = f
+			}
+			// Parse and validate everything before storing anything.
+			secrets, err := dotenv.Parse(in)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			for i := range secrets {
+				if prefix != "" {
+					secrets[i].Name = path.Join(prefix, secrets[i].Name)
+				}
+				if err := secret.ValidateName(secrets[i].Name); err != nil {
+					return fmt.Errorf("%s: %w", args[0], err)
+				}
+				if err := secret.ValidateValue(secrets[i].Name, secrets[i].Value); err != nil {
+					return fmt.Errorf("%s: %w", args[0], err)
+				}
+			}
+			if dryRun {
+				for _, sec := range secrets {
+					fmt.Fprintln(a.stdout, sec.Name)
+				}
+				return nil
+			}
+			s, err := loadSettings()
+			if err != nil {
+				return err
+			}
+			c, err := a.dial(cmd.Context(), s)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			for _, sec := range secrets {
+				warning, err := c.Set(cmd.Context(), sec.Name, sec.Value)
+				if err != nil {
+					return err
+				}
+				if warning != "" {
+					fmt.Fprintf(a.stderr, "hush: warning: %s\n", warning)
+				}
+				if _, err := secret.EnvName(sec.Name); err != nil {
+					fmt.Fprintf(a.stderr, "hush: warning: %v\n", err)
+				}
+			}
+			fmt.Fprintf(a.stderr, "hush: imported %d secrets\n", len(secrets))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&prefix, "prefix", "", "store each KEY as `PREFIX`/KEY")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the names that would be stored, store nothing")
+	return cmd
+}
+
+func (a *app) statusCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show the daemon's state",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := loadSettings()
+			if err != nil {
+				return err
+			}
+			c, err := a.dial(cmd.Context(), s)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			st, err := c.Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			locked := "no"
+			if st.GetLocked() {
+				locked = "yes (a person can run 'hush unlock')"
+			}
+			fmt.Fprintf(a.stdout, "daemon:   running (pid %d, version %s, up %s)\n", st.GetPid(), st.GetVersion(), time.Duration(st.GetUptimeSeconds())*time.Second)
+			fmt.Fprintf(a.stdout, "socket:   %s\n", st.GetSocket())
+			fmt.Fprintf(a.stdout, "backend:  %s\n", st.GetBackend())
+			fmt.Fprintf(a.stdout, "locked:   %s\n", locked)
+			fmt.Fprintf(a.stdout, "secrets:  %d\n", st.GetSecretCount())
+			fmt.Fprintf(a.stdout, "handoffs: %d pending\n", st.GetHandoffsPending())
+			return nil
+		},
+	}
+}
+
+func (a *app) unlockCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "unlock",
+		Short: "Unlock a passphrase-protected vault (people only)",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := loadSettings()
+			if err != nil {
+				return err
+			}
+			c, err := a.dial(cmd.Context(), s)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			p, err := a.readPassphrase("Vault passphrase: ", false)
+			if err != nil {
+				return err
+			}
+			if err := c.Unlock(cmd.Context(), p); err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stderr, "hush: unlocked")
+			return nil
+		},
+	}
+}
+
+func (a *app) lockCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "lock",
+		Short: "Lock the vault: the daemon forgets its key until 'hush unlock'",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := loadSettings()
+			if err != nil {
+				return err
+			}
+			c, err := client.Dial(cmd.Context(), client.WithSocket(s.paths.Socket))
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if err := c.Lock(cmd.Context()); err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stderr, "hush: locked")
+			return nil
+		},
+	}
+}
+
+func (a *app) daemonCommand() *cobra.Command {
+	var stop bool
+	var treeRoot int
+	cmd := &cobra.Command{
+		Use:   "daemon",
+		Short: "Run the daemon in the foreground (--stop asks the running one to exit)",
+		Long: `Run the daemon in the foreground, logging to stderr.
+
+Any other hush command starts the daemon when none answers, unless
+HUSH_NO_AUTOSTART=1. 'hush daemon --stop' asks a running daemon to exit
+cleanly.`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := loadSettings()
+			if err != nil {
+				return err
+			}
+			if stop {
+				c, err := client.Dial(cmd.Context(), client.WithSocket(s.paths.Socket))
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				if err := c.Stop(cmd.Context()); err != nil {
+					return err
+				}
+				fmt.Fprintln(a.stderr, "hush: daemon stopped")
+				return nil
+			}
+			return a.serve(cmd, s, treeRoot)
+		},
+	}
+	cmd.Flags().BoolVar(&stop, "stop", false, "ask the running daemon to exit")
+	cmd.Flags().IntVar(&treeRoot, "test-tree-root", 0, "tests only: never examine this `PID` or its ancestors when classifying callers")
+	_ = cmd.Flags().MarkHidden("test-tree-root")
+	return cmd
+}
+
+func (a *app) serve(cmd *cobra.Command, s *settings, treeRoot int) error {
+	log := slog.New(slog.NewTextHandler(a.stderr, nil))
+	if err := server.Harden(); err != nil {
+		return fmt.Errorf("hardening the daemon: %w", err)
+	}
+	st, err := openStore(s)
+	if err != nil {
+		return err
+	}
+	if c, ok := st.(store.Closer); ok {
+		defer c.Close()
+	}
+	l, err := server.Listen(s.paths.Socket)
+	if err != nil {
+		return err
+	}
+	var dopts []detect.Option
+	if treeRoot > 0 {
+		log.Warn("test tree root set: processes at and above it are not examined", "pid", treeRoot)
+		dopts = append(dopts, detect.WithRoot(treeRoot))
+	}
+	srv := server.New(st,
+		server.WithLogger(log),
+		server.WithDetector(detect.New(dopts...)),
+		server.WithHandoffDir(s.paths.RuntimeDir, s.cfg.HandoffTTL),
+		server.WithSocketPath(s.paths.Socket),
+	)
+	log.Info("hush daemon listening", "socket", s.paths.Socket, "pid", os.Getpid())
+	return srv.Serve(cmd.Context(), l)
+}
+
+// openStore opens the backend config.toml selects.
+func openStore(s *settings) (store.Store, error) {
+	switch s.cfg.Backend {
+	case "", "file":
+		v, err := filevault.Open(s.paths.Vault)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no vault at %s: run 'hush init' first", s.paths.Vault)
+		}
+		return v, err
+	}
+	return nil, fmt.Errorf("unknown backend %q in %s (want file, secretservice or keychain)", s.cfg.Backend, s.paths.ConfigFile)
+}

@@ -1,0 +1,260 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hush-dev/hush/client"
+	"github.com/hush-dev/hush/internal/handoff"
+	"github.com/hush-dev/hush/internal/secret"
+	"github.com/hush-dev/hush/internal/store"
+	hushv1 "github.com/hush-dev/hush/proto/hush/v1"
+)
+
+func (a *app) setCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "set NAME",
+		Short: "Store a secret (value from stdin or a hidden prompt, never from arguments)",
+		Long: `Store a secret under NAME, e.g. org/api/STRIPE_KEY.
+
+The value is read from a hidden prompt when stdin is a terminal, else from
+stdin, with exactly one trailing newline removed (so 'echo v | hush set N'
+stores "v"). It is never taken from the command line, where ps and shell
+history would see it.`,
+		Args: exactArgs(1, "one NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if err := secret.ValidateName(name); err != nil {
+				return err
+			}
+			value, err := a.readValue(name)
+			if err != nil {
+				return err
+			}
+			if err := secret.ValidateValue(name, value); err != nil {
+				return err
+			}
+			s, err := loadSettings()
+			if err != nil {
+				return err
+			}
+			c, err := a.dial(cmd.Context(), s)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			warning, err := c.Set(cmd.Context(), name, value)
+			if err != nil {
+				return err
+			}
+			if warning != "" {
+				fmt.Fprintf(a.stderr, "hush: warning: %s\n", warning)
+			}
+			fmt.Fprintf(a.stderr, "hush: stored %s\n", name)
+			return nil
+		},
+	}
+}
+
+func (a *app) getCommand() *cobra.Command {
+	var prefix, shell string
+	var asFile bool
+	cmd := &cobra.Command{
+		Use:   "get NAME | get --prefix PREFIX",
+		Short: "Deliver a secret: the value to a person, a handoff line to an agent",
+		Long: `Deliver a secret.
+
+A person at a terminal gets the value on stdout (exact bytes; with --prefix,
+one 'export NAME='…'' line per secret). An agent, or a caller the daemon
+cannot tell apart from one, gets only a line like
+
+  source '/run/user/1000/hush/h-….sh'
+
+Sourcing it exports the variable(s) into that shell and deletes the script.
+Chain it with the command that needs the secret: source '…' && deploy.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case prefix != "" && len(args) > 0:
+				return usagef("give a NAME or --prefix, not both")
+			case prefix == "" && len(args) != 1:
+				return usagef("get takes one NAME, or --prefix PREFIX (see 'hush get --help')")
+			}
+			sh, err := shellFlag(shell)
+			if err != nil {
+				return err
+			}
+			s, err := loadSettings()
+			if err != nil {
+				return err
+			}
+			c, err := a.dial(cmd.Context(), s)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			var res *client.Result
+			if prefix != "" {
+				res, err = c.GetPrefix(cmd.Context(), prefix)
+			} else {
+				res, err = c.Get(cmd.Context(), args[0])
+			}
+			if err != nil {
+				return err
+			}
+			if res.Delivery == hushv1.Delivery_DELIVERY_PLAINTEXT && !asFile {
+				return a.printPlain(res, prefix != "")
+			}
+			line, err := deliver(s, res, sh, asFile)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout, line)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&prefix, "prefix", "", "deliver every secret below `PREFIX`")
+	cmd.Flags().StringVar(&shell, "shell", "", "handoff script dialect: posix or fish (default: from $SHELL and the caller's processes)")
+	cmd.Flags().BoolVar(&asFile, "as-file", false, "hand off NAME_FILE=<path of a private file holding the value> instead of the value")
+	return cmd
+}
+
+// printPlain writes values for a person: the exact bytes of one secret, or
+// export lines for a prefix.
+func (a *app) printPlain(res *client.Result, prefix bool) error {
+	if !prefix {
+		_, err := a.stdout.Write(res.Secrets[0].Value)
+		return err
+	}
+	names := make([]string, len(res.Secrets))
+	for i, s := range res.Secrets {
+		names[i] = s.Name
+	}
+	envs, err := secret.Exports(names)
+	if err != nil {
+		return err
+	}
+	for _, s := range res.Secrets {
+		fmt.Fprintf(a.stdout, "export %s=%s\n", envs[s.Name], handoff.Quote(handoff.POSIX, s.Value))
+	}
+	return nil
+}
+
+// shellFlag parses --shell; "" means detect.
+func shellFlag(v string) (*handoff.Shell, error) {
+	if v == "" {
+		return nil, nil
+	}
+	sh, err := handoff.ParseShell(v)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	return &sh, nil
+}
+
+// deliver writes the handoff script for res and returns the line to show.
+// Every name is checked for export before anything is written.
+func deliver(s *settings, res *client.Result, sh *handoff.Shell, asFile bool) (string, error) {
+	if len(res.Secrets) == 0 {
+		return "", fmt.Errorf("%w: nothing to deliver", store.ErrNotFound)
+	}
+	names := make([]string, len(res.Secrets))
+	for i, sec := range res.Secrets {
+		names[i] = sec.Name
+	}
+	envs, err := secret.Exports(names)
+	if err != nil {
+		return "", err
+	}
+	dialect := handoff.Detect(os.Getenv("SHELL"), chainNames(res.Caller))
+	if sh != nil {
+		dialect = *sh
+	}
+	if err := handoff.EnsureDir(s.paths.RuntimeDir); err != nil {
+		return "", err
+	}
+	vars := make([]secret.Secret, 0, len(res.Secrets))
+	for _, sec := range res.Secrets {
+		vars = append(vars, secret.Secret{Name: envs[sec.Name], Value: sec.Value})
+	}
+	if asFile {
+		if vars, err = handoff.AsFiles(s.paths.RuntimeDir, vars); err != nil {
+			return "", err
+		}
+	}
+	path, err := handoff.Write(s.paths.RuntimeDir, dialect, vars)
+	if err != nil {
+		return "", err
+	}
+	return handoff.SourceLine(path), nil
+}
+
+func chainNames(c *hushv1.Caller) []string {
+	if c == nil {
+		return nil
+	}
+	var names []string
+	for _, p := range c.GetChain() {
+		names = append(names, p.GetComm())
+	}
+	return names
+}
+
+func (a *app) lsCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:     "ls [PREFIX]",
+		Aliases: []string{"list"},
+		Short:   "List secret names (never values)",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			prefix := ""
+			if len(args) == 1 {
+				prefix = strings.TrimSuffix(args[0], "/")
+			}
+			s, err := loadSettings()
+			if err != nil {
+				return err
+			}
+			c, err := a.dial(cmd.Context(), s)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			infos, err := c.List(cmd.Context(), prefix)
+			if err != nil {
+				return err
+			}
+			for _, i := range infos {
+				fmt.Fprintln(a.stdout, i.GetName())
+			}
+			return nil
+		},
+	}
+}
+
+func (a *app) rmCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:     "rm NAME",
+		Aliases: []string{"delete"},
+		Short:   "Delete a secret",
+		Args:    exactArgs(1, "one NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := loadSettings()
+			if err != nil {
+				return err
+			}
+			c, err := a.dial(cmd.Context(), s)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if err := c.Delete(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stderr, "hush: deleted %s\n", args[0])
+			return nil
+		},
+	}
+}
