@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -135,6 +136,9 @@ func (c *Client) autostart(ctx context.Context) error {
 	out := devnull
 	logNote := ""
 	if c.logFile != "" {
+		if err := os.MkdirAll(filepath.Dir(c.logFile), 0o700); err != nil {
+			return fmt.Errorf("%w: create the daemon log's dir: %v", ErrUnreachable, err)
+		}
 		f, err := os.OpenFile(c.logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
 			return fmt.Errorf("%w: open daemon log: %v", ErrUnreachable, err)

@@ -18,16 +18,22 @@ var (
 )
 
 // Store keeps secret values by name. Values are bytes and come back
-// byte-exact. Implementations are safe for concurrent use.
+// byte-exact. Implementations are safe for concurrent use, and neither keep
+// the slice passed to Put nor hand out one they keep. The storetest package
+// checks all of this for every backend.
 type Store interface {
 	// Get returns the value of name, or ErrNotFound / ErrLocked.
 	Get(ctx context.Context, name string) ([]byte, error)
 	// Put stores value under name, replacing any previous value. It returns
-	// only once the value is durable.
+	// only once the value is durable. Names and values the secret package
+	// refuses are refused here too (secret.ErrInvalidName,
+	// secret.ErrInvalidValue), so no backend can hold what hush cannot
+	// deliver.
 	Put(ctx context.Context, name string, value []byte) error
 	// Delete removes name, or returns ErrNotFound.
 	Delete(ctx context.Context, name string) error
-	// List returns the sorted names at or below prefix ("" lists all).
+	// List returns the sorted names at or below prefix ("" lists all), as
+	// secret.Under decides. An empty result is not an error.
 	List(ctx context.Context, prefix string) ([]string, error)
 }
 

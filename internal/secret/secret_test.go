@@ -1,0 +1,385 @@
+package secret_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/hush-dev/hush/internal/secret"
+)
+
+func TestValidateName(t *testing.T) {
+	tests := []struct {
+		name  string
+		input string
+		ok    bool
+	}{
+		{"a plain variable name is storable", "STRIPE_KEY", true},
+		{"a path of segments is storable", "org/proj/STRIPE_KEY", true},
+		{"a dotted name is storable (N1)", "api.access.token", true},
+		{"a dashed name is storable (N1)", "my-key", true},
+		{"a name starting with a digit is storable (N1)", "1KEY", true},
+		{"a name with a space is storable (N1)", "a b", true},
+		{"a shell command injection is storable as data (N2)", "X;touch /tmp/pwned;Y", true},
+		{"a command substitution is storable as data (N2)", "$(id)", true},
+		{"a name in another script is storable", "org/ключ", true},
+		{"a name of exactly 256 bytes is storable", strings.Repeat("k", 256), true},
+		{"a name over 256 bytes is refused", strings.Repeat("k", 257), false},
+		{"an empty name is refused", "", false},
+		{"a leading slash is refused", "/org/KEY", false},
+		{"a trailing slash is refused", "org/KEY/", false},
+		{"a doubled slash is refused", "org//KEY", false},
+		{"a dot segment is refused", "org/./KEY", false},
+		{"a dot-dot segment is refused", "org/../KEY", false},
+		{"a lone dot-dot is refused", "..", false},
+		{"a newline is refused", "KEY\nOTHER", false},
+		{"a NUL is refused", "KEY\x00", false},
+		{"an escape character is refused", "KEY\x1b[31m", false},
+		{"a DEL is refused", "KEY\x7f", false},
+		{"a C1 control is refused", "KEY\u0085", false},
+		{"invalid UTF-8 is refused", "KEY\xff", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := secret.ValidateName(tt.input)
+			if tt.ok && err != nil {
+				t.Fatalf("ValidateName(%q) = %v, want nil", tt.input, err)
+			}
+			if !tt.ok {
+				if !errors.Is(err, secret.ErrInvalidName) {
+					t.Fatalf("ValidateName(%q) = %v, want ErrInvalidName", tt.input, err)
+				}
+				if strings.Contains(err.Error(), "\n") {
+					t.Fatalf("error is not one line: %q", err)
+				}
+			}
+		})
+	}
+}
+
+func TestValidatePrefix(t *testing.T) {
+	tests := []struct {
+		name   string
+		prefix string
+		ok     bool
+	}{
+		{"the empty prefix selects everything", "", true},
+		{"a path prefix is valid", "org/api", true},
+		{"one trailing slash is accepted", "org/api/", true},
+		{"a lone slash is refused", "/", false},
+		{"a doubled trailing slash is refused", "org//", false},
+		{"a dot-dot segment is refused", "org/..", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := secret.ValidatePrefix(tt.prefix)
+			if (err == nil) != tt.ok {
+				t.Fatalf("ValidatePrefix(%q) = %v, want ok=%v", tt.prefix, err, tt.ok)
+			}
+			if err != nil && !errors.Is(err, secret.ErrInvalidName) {
+				t.Fatalf("error %v does not wrap ErrInvalidName", err)
+			}
+		})
+	}
+}
+
+func TestUnder(t *testing.T) {
+	tests := []struct {
+		name   string
+		prefix string
+		secret string
+		want   bool
+	}{
+		{"everything is under the empty prefix", "", "org/api/KEY", true},
+		{"a prefix holds itself", "org/api", "org/api", true},
+		{"a prefix holds a child", "org/api", "org/api/KEY", true},
+		{"a prefix holds a grandchild", "org", "org/api/KEY", true},
+		{"a trailing slash changes nothing", "org/api/", "org/api/KEY", true},
+		{"a sibling sharing a string prefix is not under", "org/api", "org/apix/KEY", false},
+		{"a parent is not under its child", "org/api", "org", false},
+		{"an unrelated name is not under", "org/api", "other/KEY", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := secret.Under(tt.prefix, tt.secret); got != tt.want {
+				t.Fatalf("Under(%q, %q) = %v, want %v", tt.prefix, tt.secret, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEnvName(t *testing.T) {
+	tests := []struct {
+		name    string
+		secret  string
+		want    string
+		wantErr error
+	}{
+		{"a plain name exports as itself", "STRIPE_KEY", "STRIPE_KEY", nil},
+		{"a path exports as its last segment", "org/proj/STRIPE_KEY", "STRIPE_KEY", nil},
+		{"an underscore may lead", "org/_private", "_private", nil},
+		{"lower case is allowed", "org/token", "token", nil},
+		{"a dotted name is not exportable (N1)", "api.access.token", "", secret.ErrNotExportable},
+		{"a dashed name is not exportable (N1)", "org/my-key", "", secret.ErrNotExportable},
+		{"a leading digit is not exportable (N1)", "1KEY", "", secret.ErrNotExportable},
+		{"a space is not exportable (N1)", "a b", "", secret.ErrNotExportable},
+		{"a shell injection is not exportable (N2)", "X;touch /tmp/pwned;Y", "", secret.ErrNotExportable},
+		{"a command substitution is not exportable (N2)", "$(id)", "", secret.ErrNotExportable},
+		{"a name that hides a slash in its last segment is not exportable", "org/$(id)", "", secret.ErrNotExportable},
+		{"a non-ASCII letter is not exportable", "org/ключ", "", secret.ErrNotExportable},
+		{"an invalid name is an invalid name, not a non-exportable one", "org//KEY", "", secret.ErrInvalidName},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := secret.EnvName(tt.secret)
+			if tt.wantErr == nil {
+				if err != nil || got != tt.want {
+					t.Fatalf("EnvName(%q) = %q, %v; want %q", tt.secret, got, err, tt.want)
+				}
+				return
+			}
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("EnvName(%q) = %q, %v; want %v", tt.secret, got, err, tt.wantErr)
+			}
+			if got != "" {
+				t.Fatalf("EnvName(%q) returned %q along with an error", tt.secret, got)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, fmt.Sprintf("%q", tt.secret)) {
+				t.Fatalf("error %q does not name the secret", msg)
+			}
+			if tt.wantErr == secret.ErrNotExportable && !strings.Contains(msg, secret.EnvNameRule) {
+				t.Fatalf("error %q does not state the rule", msg)
+			}
+		})
+	}
+}
+
+func TestExports(t *testing.T) {
+	tests := []struct {
+		name      string
+		names     []string
+		want      map[string]string
+		wantErr   error
+		mentioned []string
+	}{
+		{
+			name:  "distinct last segments export side by side",
+			names: []string{"org/a/KEY", "org/b/OTHER"},
+			want:  map[string]string{"org/a/KEY": "KEY", "org/b/OTHER": "OTHER"},
+		},
+		{
+			name:  "a name listed twice is not a collision",
+			names: []string{"org/a/KEY", "org/a/KEY"},
+			want:  map[string]string{"org/a/KEY": "KEY"},
+		},
+		{
+			name:  "no names export nothing",
+			names: nil,
+			want:  map[string]string{},
+		},
+		{
+			name:      "two secrets with the same last segment fail naming both (N3)",
+			names:     []string{"org/b/KEY", "org/a/KEY", "org/c/FINE"},
+			wantErr:   secret.ErrCollision,
+			mentioned: []string{`"org/a/KEY"`, `"org/b/KEY"`, "KEY"},
+		},
+		{
+			name:      "one non-exportable name fails the whole set (N1)",
+			names:     []string{"org/GOOD", "org/api.access.token"},
+			wantErr:   secret.ErrNotExportable,
+			mentioned: []string{`"org/api.access.token"`, secret.EnvNameRule},
+		},
+		{
+			name:      "every non-exportable name is named at once (N1, N2)",
+			names:     []string{"org/my-key", "X;touch /tmp/pwned;Y", "org/GOOD"},
+			wantErr:   secret.ErrNotExportable,
+			mentioned: []string{`"org/my-key"`, `"X;touch /tmp/pwned;Y"`, secret.EnvNameRule},
+		},
+		{
+			name:      "an invalid name fails the set",
+			names:     []string{"org/GOOD", "org/../KEY"},
+			wantErr:   secret.ErrInvalidName,
+			mentioned: []string{`"org/../KEY"`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := secret.Exports(tt.names)
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatalf("Exports = %v", err)
+				}
+				if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+					t.Fatalf("Exports = %v, want %v", got, tt.want)
+				}
+				return
+			}
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Exports = %v, %v; want %v", got, err, tt.wantErr)
+			}
+			if got != nil {
+				t.Fatalf("Exports returned %v along with an error; it must be all or nothing", got)
+			}
+			for _, m := range tt.mentioned {
+				if !strings.Contains(err.Error(), m) {
+					t.Errorf("error %q does not mention %s", err, m)
+				}
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error is not one line: %q", err)
+			}
+		})
+	}
+}
+
+func TestValidateValue(t *testing.T) {
+	all := make([]byte, 0, 255)
+	for b := 1; b <= 0xff; b++ {
+		all = append(all, byte(b))
+	}
+	tests := []struct {
+		name  string
+		value []byte
+		ok    bool
+	}{
+		{"an empty value is accepted", nil, true},
+		{"every byte but NUL is accepted", all, true},
+		{"trailing newlines are accepted (V5)", []byte("value\n\n"), true},
+		{"trailing spaces are accepted (V5)", []byte("value  "), true},
+		{"invalid UTF-8 is accepted", []byte{0xff, 0xfe, 0x80}, true},
+		{"a value of exactly the limit is accepted", bytes.Repeat([]byte("a"), secret.MaxValueSize), true},
+		{"a value over the limit is refused", bytes.Repeat([]byte("a"), secret.MaxValueSize+1), false},
+		{"a NUL in the middle is refused (V6)", []byte("abc\x00def"), false},
+		{"a NUL at the end is refused (V6)", []byte("abc\x00"), false},
+		{"a lone NUL is refused (V6)", []byte{0}, false},
+	}
+	const key = "org/api/STRIPE_KEY"
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := secret.ValidateValue(key, tt.value)
+			if tt.ok {
+				if err != nil {
+					t.Fatalf("ValidateValue = %v, want nil", err)
+				}
+				return
+			}
+			if !errors.Is(err, secret.ErrInvalidValue) {
+				t.Fatalf("ValidateValue = %v, want ErrInvalidValue", err)
+			}
+			if !strings.Contains(err.Error(), key) {
+				t.Fatalf("error %q does not name the secret", err)
+			}
+			if bytes.Contains([]byte(err.Error()), []byte("abc")) {
+				t.Fatalf("error %q repeats part of the value", err)
+			}
+		})
+	}
+}
+
+func TestShortWarning(t *testing.T) {
+	tests := []struct {
+		name  string
+		value string
+		warn  bool
+	}{
+		{"a short common word is warned about (R3)", "docker", true},
+		{"one byte under the mask length is warned about", strings.Repeat("x", secret.MinMaskLength-1), true},
+		{"a value at the mask length is not warned about", strings.Repeat("x", secret.MinMaskLength), false},
+		{"a long value is not warned about", "sk_test_FAKE0123456789", false},
+		{"an empty value has nothing to mask", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := secret.ShortWarning("org/DOCKER_USER", []byte(tt.value))
+			if (w != "") != tt.warn {
+				t.Fatalf("ShortWarning = %q, want warning=%v", w, tt.warn)
+			}
+			if w == "" {
+				return
+			}
+			if strings.Contains(w, "\n") || !strings.Contains(w, `"org/DOCKER_USER"`) {
+				t.Fatalf("warning %q is not one line naming the secret", w)
+			}
+			if strings.Contains(w, tt.value) {
+				t.Fatalf("warning %q repeats the value", w)
+			}
+		})
+	}
+}
+
+var envRE = regexp.MustCompile(secret.EnvNameRule)
+
+func FuzzValidateName(f *testing.F) {
+	for _, s := range []string{"org/proj/KEY", "api.access.token", "$(id)", "X;touch /tmp/pwned;Y", "a//b", "..", "k\x00", "\xff", "org/ключ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		err := secret.ValidateName(name)
+		if err == nil {
+			if name == "" || len(name) > secret.MaxNameSize || !utf8.ValidString(name) {
+				t.Fatalf("accepted %q", name)
+			}
+			for _, seg := range strings.Split(name, "/") {
+				if seg == "" || seg == "." || seg == ".." {
+					t.Fatalf("accepted %q with segment %q", name, seg)
+				}
+			}
+			if !secret.Under(name, name) {
+				t.Fatalf("%q is not under itself", name)
+			}
+			if secret.ValidatePrefix(name) != nil {
+				t.Fatalf("a storable name %q is not a valid prefix", name)
+			}
+		} else if !errors.Is(err, secret.ErrInvalidName) {
+			t.Fatalf("error %v does not wrap ErrInvalidName", err)
+		}
+	})
+}
+
+func FuzzEnvName(f *testing.F) {
+	for _, s := range []string{"org/proj/KEY", "_x", "1KEY", "my-key", "$(id)", "org/a b", "X;touch /tmp/pwned;Y", "a/b/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		v, err := secret.EnvName(name)
+		if err != nil {
+			if v != "" {
+				t.Fatalf("EnvName(%q) returned %q with error %v", name, v, err)
+			}
+			if !errors.Is(err, secret.ErrNotExportable) && !errors.Is(err, secret.ErrInvalidName) {
+				t.Fatalf("EnvName(%q) error %v wraps neither sentinel", name, err)
+			}
+			return
+		}
+		// Whatever passes must be safe to write unquoted into any shell.
+		if !envRE.MatchString(v) || !strings.HasSuffix(name, v) || secret.ValidateName(name) != nil {
+			t.Fatalf("EnvName(%q) = %q", name, v)
+		}
+		m, err := secret.Exports([]string{name})
+		if err != nil || m[name] != v {
+			t.Fatalf("Exports disagrees with EnvName for %q: %v, %v", name, m, err)
+		}
+	})
+}
+
+func ExampleEnvName() {
+	v, _ := secret.EnvName("org/api/STRIPE_KEY")
+	fmt.Println(v)
+	_, err := secret.EnvName("org/api/my-key")
+	fmt.Println(err)
+	// Output:
+	// STRIPE_KEY
+	// secret "org/api/my-key" is not exportable as an environment variable: its last segment "my-key" must match ^[A-Za-z_][A-Za-z0-9_]*$
+}
+
+func ExampleExports() {
+	_, err := secret.Exports([]string{"org/a/KEY", "org/b/KEY"})
+	fmt.Println(err)
+	// Output:
+	// secrets map to the same variable: "org/a/KEY" and "org/b/KEY" both export as KEY; select a narrower prefix or rename one
+}

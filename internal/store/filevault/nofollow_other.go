@@ -1,0 +1,5 @@
+//go:build !unix
+
+package filevault
+
+const nofollow = 0
