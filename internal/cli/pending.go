@@ -7,12 +7,6 @@ import (
 )
 
 // TEMPORARY until internal/run, internal/mask and internal/demo land.
-func (a *app) runCommand() *cobra.Command {
-	return &cobra.Command{Use: "run", RunE: func(*cobra.Command, []string) error { return errors.New("run: not wired yet") }}
-}
-func (a *app) redactCommand() *cobra.Command {
-	return &cobra.Command{Use: "redact", RunE: func(*cobra.Command, []string) error { return errors.New("redact: not wired yet") }}
-}
 func (a *app) demoCommand() *cobra.Command {
 	return &cobra.Command{Use: "demo", RunE: func(*cobra.Command, []string) error { return errors.New("demo: not wired yet") }}
 }

@@ -1,0 +1,41 @@
+package run
+
+import (
+	"errors"
+	"slices"
+	"strings"
+)
+
+// ErrDangerous is returned when a secret would be injected into a variable
+// that makes programs load code, run a command, or find commands
+// elsewhere. A value in such a variable is code execution, not a
+// credential; `--allow-dangerous NAME` lets it through.
+var ErrDangerous = errors.New("refusing to inject into a dangerous variable")
+
+// Dangerous lists the variables refused as injection targets unless
+// allowed by name. A trailing '*' matches any suffix.
+var Dangerous = []string{
+	// Dynamic loaders.
+	"LD_*", "DYLD_*", "GCONV_PATH", "HOSTALIASES", "LOCPATH", "NLSPATH", "RESOLV_HOST_CONF", "MALLOC_*", "GLIBC_TUNABLES",
+	// Shells: startup files, hooks and parsing.
+	"BASH_ENV", "ENV", "BASH_FUNC_*", "BASHOPTS", "SHELLOPTS", "PROMPT_COMMAND", "PS1", "PS2", "PS4", "IFS", "CDPATH", "GLOBIGNORE", "ZDOTDIR", "SHELL",
+	// Where commands are found.
+	"PATH",
+	// Language runtimes that load code or options from the environment.
+	"NODE_OPTIONS", "NODE_PATH", "PYTHONSTARTUP", "PYTHONPATH", "PYTHONHOME", "PYTHONINSPECT", "PYTHONWARNINGS",
+	"PERL5OPT", "PERL5LIB", "PERLLIB", "PERL5DB", "RUBYOPT", "RUBYLIB",
+	"JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "CLASSPATH",
+	// Commands that other programs run for you.
+	"GIT_SSH", "GIT_SSH_COMMAND", "GIT_EXEC_PATH", "GIT_ASKPASS", "GIT_EDITOR", "GIT_PAGER", "GIT_PROXY_COMMAND", "GIT_CONFIG_*",
+	"SSH_ASKPASS", "SUDO_ASKPASS", "EDITOR", "VISUAL", "PAGER", "MANPAGER", "BROWSER", "LESSOPEN", "LESSCLOSE",
+}
+
+// IsDangerous reports whether name is in Dangerous.
+func IsDangerous(name string) bool {
+	return slices.ContainsFunc(Dangerous, func(p string) bool {
+		if prefix, ok := strings.CutSuffix(p, "*"); ok {
+			return strings.HasPrefix(name, prefix)
+		}
+		return name == p
+	})
+}
