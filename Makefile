@@ -20,3 +20,7 @@ check-proto: proto
 lint:
 	$(GO) tool -modfile=tools/go.mod buf lint
 	$(GO) vet ./...
+
+demo: build
+	@test -d e2e/node_modules || (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
+	./bin/hush demo
