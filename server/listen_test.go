@@ -232,7 +232,9 @@ func TestShutdownRemovesTheSocketAndFreesIt(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d := startDaemon(t, daemonConfig{})
+			// With the reaper running, as in `hush daemon`: a Stop call must
+			// end it too.
+			d := startDaemon(t, daemonConfig{handoffTTL: time.Minute})
 			c := d.dial(t)
 			if _, err := c.List(context.Background(), ""); err != nil {
 				t.Fatal(err)
