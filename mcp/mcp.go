@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
@@ -179,7 +178,7 @@ func (b *Bridge) handleGet(ctx context.Context, req mcpgo.CallToolRequest) (*mcp
 	}
 	defer wipe(res.Secrets)
 
-	line, vars, err := b.deliver(sh, res.Secrets, asFile)
+	line, vars, err := handoff.Deliver(b.runtimeDir, sh, res.Secrets, handoff.DeliverOptions{AsFile: asFile})
 	if err != nil {
 		b.log.Warn("hush_get failed", "account", account, "err", err)
 		return toolError(fmt.Sprintf("%s %s: %v", ToolGet, account, err), res.Secrets), nil
@@ -215,47 +214,6 @@ func (b *Bridge) prefix(ctx context.Context, account string) (*client.Result, er
 		return nil, fmt.Errorf("no secret is named %s and none is stored below it (%w); hush_list shows the names", account, store.ErrNotFound)
 	}
 	return res, err
-}
-
-// deliver writes the handoff and returns the line the agent sees and the
-// variables the script sets. Names are checked before anything is written,
-// so a bad name leaves nothing behind.
-func (b *Bridge) deliver(sh handoff.Shell, secrets []secret.Secret, asFile bool) (string, []string, error) {
-	names := make([]string, len(secrets))
-	for i, s := range secrets {
-		names[i] = s.Name
-	}
-	exports, err := secret.Exports(names)
-	if err != nil {
-		return "", nil, err
-	}
-	vars := make([]secret.Secret, len(secrets))
-	varNames := make([]string, len(secrets))
-	for i, s := range secrets {
-		vars[i] = secret.Secret{Name: exports[s.Name], Value: s.Value}
-	}
-	if asFile {
-		if vars, err = handoff.AsFiles(b.runtimeDir, vars); err != nil {
-			return "", nil, err
-		}
-	}
-	for i, v := range vars {
-		varNames[i] = v.Name
-	}
-	path, err := handoff.Write(b.runtimeDir, sh, vars)
-	if err != nil {
-		if asFile {
-			removeFiles(vars)
-		}
-		return "", nil, fmt.Errorf("writing the handoff script: %w", err)
-	}
-	return handoff.SourceLine(path), varNames, nil
-}
-
-func removeFiles(vars []secret.Secret) {
-	for _, v := range vars {
-		os.Remove(string(v.Value))
-	}
 }
 
 func guidance(vars []string) string {

@@ -16,8 +16,10 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/hush-dev/hush/internal/approve"
 	"github.com/hush-dev/hush/internal/detect"
 	"github.com/hush-dev/hush/internal/handoff"
+	"github.com/hush-dev/hush/internal/policy"
 	"github.com/hush-dev/hush/internal/store"
 	hushv1 "github.com/hush-dev/hush/proto/hush/v1"
 )
@@ -37,6 +39,10 @@ type Server struct {
 	version    string
 	uid        uint32
 	started    time.Time
+	audit      *auditor // nil: no audit log
+
+	pol  *policy.Policy // nil: policy.Default()
+	gate *approve.Gate  // nil: nobody to ask, confirm refuses
 
 	stopOnce sync.Once
 	stopc    chan struct{}
@@ -121,10 +127,14 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	reflection.Register(gs)
 
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var reaper sync.WaitGroup
 	reaper.Go(func() { s.reap(ctx) })
-	defer reaper.Wait()
+	// The reaper runs until ctx ends, so cancel before waiting for it (a
+	// Stop call ends Serve without ending the caller's ctx).
+	defer func() {
+		cancel()
+		reaper.Wait()
+	}()
 
 	served := make(chan error, 1)
 	go func() { served <- gs.Serve(l) }()
@@ -136,6 +146,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	case <-s.stopc:
 		s.log.Info("shutting down", "reason", "stop requested")
 	}
+	s.stop() // ends Audit followers, which would otherwise hold GracefulStop
 	hs.Shutdown()
 	stopped := make(chan struct{})
 	go func() { gs.GracefulStop(); close(stopped) }()

@@ -90,6 +90,8 @@ value; an agent gets a line that sources a private, self-deleting script.`,
 		a.unlockCommand(),
 		a.lockCommand(),
 		a.demoCommand(),
+		a.whoamiCommand(),
+		a.auditCommand(),
 	)
 	return root
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -62,6 +61,7 @@ history would see it.`,
 func (a *app) getCommand() *cobra.Command {
 	var prefix, shell string
 	var asFile bool
+	var allow []string
 	cmd := &cobra.Command{
 		Use:   "get NAME | get --prefix PREFIX",
 		Short: "Deliver a secret: the value to a person, a handoff line to an agent",
@@ -107,7 +107,7 @@ Chain it with the command that needs the secret: source '…' && deploy.`,
 			if res.Delivery == hushv1.Delivery_DELIVERY_PLAINTEXT && !asFile {
 				return a.printPlain(res, prefix != "")
 			}
-			line, err := deliver(s, res, sh, asFile)
+			line, err := deliver(s, res, sh, handoff.DeliverOptions{AsFile: asFile, AllowDangerous: allow})
 			if err != nil {
 				return err
 			}
@@ -116,7 +116,8 @@ Chain it with the command that needs the secret: source '…' && deploy.`,
 		},
 	}
 	cmd.Flags().StringVar(&prefix, "prefix", "", "deliver every secret below `PREFIX`")
-	cmd.Flags().StringVar(&shell, "shell", "", "handoff script dialect: posix or fish (default: from $SHELL and the caller's processes)")
+	cmd.Flags().StringVar(&shell, "shell", "", "handoff script dialect: posix (default; fish reads it too) or fish")
+	cmd.Flags().StringArrayVar(&allow, "allow-dangerous", nil, "hand off `NAME` although it is a variable that makes programs run its value (PROMPT_COMMAND, BASH_ENV, …)")
 	cmd.Flags().BoolVar(&asFile, "as-file", false, "hand off NAME_FILE=<path of a private file holding the value> instead of the value")
 	return cmd
 }
@@ -155,51 +156,19 @@ func shellFlag(v string) (*handoff.Shell, error) {
 }
 
 // deliver writes the handoff script for res and returns the line to show.
-// Every name is checked for export before anything is written.
-func deliver(s *settings, res *client.Result, sh *handoff.Shell, asFile bool) (string, error) {
+// The dialect is POSIX unless --shell says otherwise: a POSIX script is
+// also read correctly by fish, while a fish script breaks in the bash an
+// agent's tool call often runs (`fish -c "bash -c 'hush get …'"`).
+func deliver(s *settings, res *client.Result, sh *handoff.Shell, opts handoff.DeliverOptions) (string, error) {
 	if len(res.Secrets) == 0 {
 		return "", fmt.Errorf("%w: nothing to deliver", store.ErrNotFound)
 	}
-	names := make([]string, len(res.Secrets))
-	for i, sec := range res.Secrets {
-		names[i] = sec.Name
-	}
-	envs, err := secret.Exports(names)
-	if err != nil {
-		return "", err
-	}
-	dialect := handoff.Detect(os.Getenv("SHELL"), chainNames(res.Caller))
+	dialect := handoff.POSIX
 	if sh != nil {
 		dialect = *sh
 	}
-	if err := handoff.EnsureDir(s.paths.RuntimeDir); err != nil {
-		return "", err
-	}
-	vars := make([]secret.Secret, 0, len(res.Secrets))
-	for _, sec := range res.Secrets {
-		vars = append(vars, secret.Secret{Name: envs[sec.Name], Value: sec.Value})
-	}
-	if asFile {
-		if vars, err = handoff.AsFiles(s.paths.RuntimeDir, vars); err != nil {
-			return "", err
-		}
-	}
-	path, err := handoff.Write(s.paths.RuntimeDir, dialect, vars)
-	if err != nil {
-		return "", err
-	}
-	return handoff.SourceLine(path), nil
-}
-
-func chainNames(c *hushv1.Caller) []string {
-	if c == nil {
-		return nil
-	}
-	var names []string
-	for _, p := range c.GetChain() {
-		names = append(names, p.GetComm())
-	}
-	return names
+	line, _, err := handoff.Deliver(s.paths.RuntimeDir, dialect, res.Secrets, opts)
+	return line, err
 }
 
 func (a *app) lsCommand() *cobra.Command {

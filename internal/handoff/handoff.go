@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -451,4 +452,65 @@ func sweep(dir string, remove func(os.FileInfo) bool) (int, error) {
 		}
 	}
 	return n, first
+}
+
+// DeliverOptions adjust Deliver.
+type DeliverOptions struct {
+	// AsFile exports NAME_FILE=<path of a private file holding the value>
+	// instead of NAME=<value> (see AsFiles).
+	AsFile bool
+	// AllowDangerous names variables from secret.Dangerous that may be
+	// exported anyway.
+	AllowDangerous []string
+}
+
+// Deliver is the whole handoff of opened secrets, shared by `hush get` and
+// the MCP bridge: it maps each secret to its variable, refusing names that
+// are not exportable, that collide, or that would make a shell or program
+// run the value (PROMPT_COMMAND, BASH_ENV, LD_PRELOAD, …) before anything
+// is written; then it writes the script in dir and returns the variables it
+// sets and the line the caller shows.
+func Deliver(dir string, sh Shell, secrets []secret.Secret, opts DeliverOptions) (line string, vars []string, err error) {
+	if len(secrets) == 0 {
+		return "", nil, errors.New("handoff: no secrets to deliver")
+	}
+	names := make([]string, len(secrets))
+	for i, s := range secrets {
+		names[i] = s.Name
+	}
+	exports, err := secret.Exports(names)
+	if err != nil {
+		return "", nil, err
+	}
+	out := make([]secret.Secret, len(secrets))
+	for i, s := range secrets {
+		env := exports[s.Name]
+		if secret.IsDangerous(env) && !slices.Contains(opts.AllowDangerous, env) {
+			return "", nil, fmt.Errorf("%w: %s would be exported as %s, which makes shells or programs run its value; rename the secret, or allow it with --allow-dangerous %s",
+				secret.ErrDangerous, s.Name, env, env)
+		}
+		out[i] = secret.Secret{Name: env, Value: s.Value}
+	}
+	if err := EnsureDir(dir); err != nil {
+		return "", nil, err
+	}
+	if opts.AsFile {
+		if out, err = AsFiles(dir, out); err != nil {
+			return "", nil, err
+		}
+	}
+	path, err := Write(dir, sh, out)
+	if err != nil {
+		if opts.AsFile {
+			for _, v := range out {
+				os.Remove(string(v.Value))
+			}
+		}
+		return "", nil, err
+	}
+	vars = make([]string, len(out))
+	for i, v := range out {
+		vars[i] = v.Name
+	}
+	return SourceLine(path), vars, nil
 }

@@ -95,7 +95,7 @@ type Options struct {
 	PreserveEnv bool
 	// Mask replaces secret values in the child's stdout and stderr.
 	Mask bool
-	// AllowDangerous names variables from Dangerous that may be injected.
+	// AllowDangerous names variables from secret.Dangerous that may be injected.
 	AllowDangerous []string
 	// Stdin, Stdout and Stderr are the child's streams; nil means
 	// /dev/null. Pass *os.File for the process's own streams: a terminal
@@ -112,7 +112,7 @@ type Options struct {
 // error is non-nil only when the command did not run; the code is then
 // ExitNotFound if it was not found and ExitCannotRun otherwise. Refusals
 // come before anything starts: a malformed variable name
-// (secret.ErrNotExportable), a dangerous one (ErrDangerous), two secrets
+// (secret.ErrNotExportable), a dangerous one (secret.ErrDangerous), two secrets
 // for one variable (secret.ErrCollision), a value the environment cannot
 // hold (secret.ErrInvalidValue). Errors name variables and secrets, never
 // values.
@@ -271,7 +271,7 @@ func (c *child) relay(ctx context.Context, sigs <-chan os.Signal, done <-chan st
 // Environ returns base with vars injected: an injected variable replaces
 // every inherited entry of the same name, unless preserve is set and base
 // already has it. It fails, naming the variable and secret, on a name that
-// is not a valid variable, a name in Dangerous not listed in allow, two
+// is not a valid variable, a name in secret.Dangerous not listed in allow, two
 // different secrets for one variable, or a value with a NUL byte.
 func Environ(base []string, vars []Var, preserve bool, allow []string) ([]string, error) {
 	chosen := map[string]Var{}
@@ -281,9 +281,9 @@ func Environ(base []string, vars []Var, preserve bool, allow []string) ([]string
 			return nil, fmt.Errorf("%w: variable %q for secret %q must match %s",
 				secret.ErrNotExportable, v.Name, v.Secret.Name, `^[A-Za-z_][A-Za-z0-9_]*$`)
 		}
-		if IsDangerous(v.Name) && !slices.Contains(allow, v.Name) {
+		if secret.IsDangerous(v.Name) && !slices.Contains(allow, v.Name) {
 			return nil, fmt.Errorf("%w %s (secret %q); pass --allow-dangerous %s if you mean it",
-				ErrDangerous, v.Name, v.Secret.Name, v.Name)
+				secret.ErrDangerous, v.Name, v.Secret.Name, v.Name)
 		}
 		if slices.Contains(v.Secret.Value, 0) {
 			return nil, fmt.Errorf("%w: secret %q contains a NUL byte and cannot be put in the environment",

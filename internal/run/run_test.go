@@ -265,11 +265,11 @@ func TestRefusedBeforeStarting(t *testing.T) {
 		allow []string
 		want  error
 	}{
-		{"LD_PRELOAD is dangerous", []run.Var{v("LD_PRELOAD")}, nil, run.ErrDangerous},
-		{"any DYLD_ variable is dangerous", []run.Var{v("DYLD_INSERT_LIBRARIES")}, nil, run.ErrDangerous},
-		{"PATH is dangerous", []run.Var{v("PATH")}, nil, run.ErrDangerous},
-		{"BASH_ENV is dangerous", []run.Var{v("BASH_ENV")}, nil, run.ErrDangerous},
-		{"allowing another name does not help", []run.Var{v("NODE_OPTIONS")}, []string{"LD_PRELOAD"}, run.ErrDangerous},
+		{"LD_PRELOAD is dangerous", []run.Var{v("LD_PRELOAD")}, nil, secret.ErrDangerous},
+		{"any DYLD_ variable is dangerous", []run.Var{v("DYLD_INSERT_LIBRARIES")}, nil, secret.ErrDangerous},
+		{"PATH is dangerous", []run.Var{v("PATH")}, nil, secret.ErrDangerous},
+		{"BASH_ENV is dangerous", []run.Var{v("BASH_ENV")}, nil, secret.ErrDangerous},
+		{"allowing another name does not help", []run.Var{v("NODE_OPTIONS")}, []string{"LD_PRELOAD"}, secret.ErrDangerous},
 		{"a name with = is not a variable", []run.Var{v("A=B")}, nil, secret.ErrNotExportable},
 		{"a name starting with a digit is not a variable", []run.Var{v("1KEY")}, nil, secret.ErrNotExportable},
 		{"two secrets for one variable collide", []run.Var{v("KEY"), {Name: "KEY", Secret: secret.Secret{Name: "org/q/KEY", Value: []byte("other-1234")}}}, nil, secret.ErrCollision},

@@ -1,4 +1,4 @@
-package run
+package secret
 
 import (
 	"errors"
@@ -6,14 +6,14 @@ import (
 	"strings"
 )
 
-// ErrDangerous is returned when a secret would be injected into a variable
-// that makes programs load code, run a command, or find commands
-// elsewhere. A value in such a variable is code execution, not a
-// credential; `--allow-dangerous NAME` lets it through.
+// ErrDangerous is returned when a secret would be exported (by `hush run` or
+// a handoff script) into a variable that makes programs load code, run a
+// command, or find commands elsewhere. A value in such a variable is code
+// execution, not a credential; `--allow-dangerous NAME` lets it through.
 var ErrDangerous = errors.New("refusing to inject into a dangerous variable")
 
-// Dangerous lists the variables refused as injection targets unless
-// allowed by name. A trailing '*' matches any suffix.
+// Dangerous lists the variables refused as export targets unless allowed by
+// name. A trailing '*' matches any suffix.
 var Dangerous = []string{
 	// Dynamic loaders.
 	"LD_*", "DYLD_*", "GCONV_PATH", "HOSTALIASES", "LOCPATH", "NLSPATH", "RESOLV_HOST_CONF", "MALLOC_*", "GLIBC_TUNABLES",
