@@ -80,7 +80,7 @@ func (a *app) importCommand() *cobra.Command {
 			if args[0] != "-" {
 				f, err := os.Open(args[0])
 				if err != nil {
-					return fmt.Errorf("%w: %v", secret.ErrInvalidValue, err)
+					return &exitError{code: ExitInvalid, err: fmt.Errorf("cannot read the .env file: %w", err)}
 				}
 				defer f.Close()
 				in = f
@@ -273,21 +273,25 @@ func (a *app) serve(cmd *cobra.Command, s *settings, treeRoot int) error {
 	if c, ok := st.(store.Closer); ok {
 		defer c.Close()
 	}
+	acc, err := accessOptions(s.cfg)
+	if err != nil {
+		return err
+	}
 	l, err := server.Listen(s.paths.Socket)
 	if err != nil {
 		return err
 	}
-	var dopts []detect.Option
+	dopts := []detect.Option{acc.detect}
 	if treeRoot > 0 {
 		log.Warn("test tree root set: processes at and above it are not examined", "pid", treeRoot)
 		dopts = append(dopts, detect.WithRoot(treeRoot))
 	}
-	srv := server.New(st,
+	srv := server.New(st, append(acc.server,
 		server.WithLogger(log),
 		server.WithDetector(detect.New(dopts...)),
 		server.WithHandoffDir(s.paths.RuntimeDir, s.cfg.HandoffTTL),
 		server.WithSocketPath(s.paths.Socket),
-	)
+	)...)
 	log.Info("hush daemon listening", "socket", s.paths.Socket, "pid", os.Getpid())
 	return srv.Serve(cmd.Context(), l)
 }

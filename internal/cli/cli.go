@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -53,6 +54,9 @@ func (a *app) run(ctx context.Context, args []string) int {
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
+	}
+	if isCobraUsage(err) {
+		err = usageError(fmt.Errorf("%w (see 'hush --help')", err))
 	}
 	var ee *exitError
 	if errors.As(err, &ee) && ee.quiet {
@@ -111,6 +115,18 @@ func (e *exitError) Error() string {
 	return e.err.Error()
 }
 func (e *exitError) Unwrap() error { return e.err }
+
+// isCobraUsage recognises the usage errors cobra makes itself (an unknown
+// command, a wrong number of arguments), which carry no type to check.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command ", "accepts ", "requires at least ", "requires at most ", "unknown flag", "unknown shorthand flag"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}
 
 func usageError(err error) error {
 	return &exitError{code: ExitUsage, err: err}

@@ -57,8 +57,30 @@ func (a *app) dial(ctx context.Context, s *settings) (*client.Client, error) {
 			return nil, err
 		}
 		opts = append(opts, client.WithAutostart(exe, "daemon"), client.WithLogFile(s.paths.LogFile))
+		c, err := client.Dial(ctx, opts...)
+		if err != nil {
+			if why := daemonFailure(s.paths.LogFile); why != "" {
+				err = fmt.Errorf("%w; the daemon said: %s", err, why)
+			}
+		}
+		return c, err
 	}
 	return client.Dial(ctx, opts...)
+}
+
+// daemonFailure is the last error an auto-started daemon printed before it
+// exited (its "hush: …" line), so a corrupt vault or a held lock reads as
+// what it is rather than as "unreachable".
+func daemonFailure(logFile string) string {
+	b, err := os.ReadFile(logFile)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if last := lines[len(lines)-1]; strings.HasPrefix(last, "hush: ") {
+		return strings.TrimPrefix(last, "hush: ")
+	}
+	return ""
 }
 
 // selfExecutable is the binary to re-run for autostart: the path we were

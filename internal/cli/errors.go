@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hush-dev/hush/client"
+	"github.com/hush-dev/hush/internal/dotenv"
 	"github.com/hush-dev/hush/internal/secret"
 	"github.com/hush-dev/hush/internal/store"
 )
@@ -14,12 +15,16 @@ import (
 // one place.
 func exitCode(err error) int {
 	var ee *exitError
+	var le *dotenv.LineError
 	switch {
 	case errors.As(err, &ee):
 		return ee.code
+	case errors.As(err, &le):
+		return ExitInvalid
 	case errors.Is(err, store.ErrNotFound):
 		return ExitNotFound
 	case errors.Is(err, secret.ErrInvalidName),
+		errors.Is(err, secret.ErrDangerous),
 		errors.Is(err, secret.ErrInvalidValue),
 		errors.Is(err, secret.ErrNotExportable),
 		errors.Is(err, secret.ErrCollision):
@@ -40,8 +45,9 @@ func exitCode(err error) int {
 // the error does not already say it.
 func message(err error) string {
 	msg := strings.TrimSpace(err.Error())
-	// Keep it to one line whatever a lower layer produced.
-	msg = strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", " ")), " ")
+	// Keep it to one line whatever a lower layer produced (errors.Join
+	// separates its errors with newlines).
+	msg = strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", "; ")), " ")
 	hint := ""
 	switch {
 	case errors.Is(err, store.ErrNotFound):

@@ -78,7 +78,7 @@ stdout is a terminal, CMD runs under a pseudo-terminal. The exit code is CMD's.`
 				Stdin:          a.stdin,
 				Stdout:         a.stdout,
 				Stderr:         a.stderr,
-				Log:            slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+				Log:            warnings(a.stderr),
 			})
 			if err != nil {
 				return err
@@ -181,4 +181,25 @@ masked.`,
 	}
 	cmd.Flags().StringArrayVar(&prefixes, "prefix", nil, "mask every secret below `PREFIX` (repeatable)")
 	return cmd
+}
+
+// warnings is a logger for library warnings meant for a person: one
+// "hush: warning: …" line each, no timestamps or levels.
+func warnings(w io.Writer) *slog.Logger { return slog.New(lineHandler{w: w}) }
+
+type lineHandler struct{ w io.Writer }
+
+func (h lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+func (h lineHandler) WithAttrs([]slog.Attr) slog.Handler           { return h }
+func (h lineHandler) WithGroup(string) slog.Handler                { return h }
+func (h lineHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString("hush: warning: " + r.Message)
+	r.Attrs(func(a slog.Attr) bool {
+		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+		return true
+	})
+	b.WriteByte('\n')
+	_, err := io.WriteString(h.w, b.String())
+	return err
 }
