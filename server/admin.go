@@ -36,7 +36,7 @@ func (h adminService) Status(ctx context.Context, _ *hushv1.StatusRequest) (*hus
 	// A locked store cannot say how many secrets it holds; 0 with locked set
 	// is the honest answer.
 	if !out.Locked {
-		names, err := s.st.List(ctx, "")
+		names, err := s.names(ctx, "")
 		switch {
 		case err == nil:
 			out.SecretCount = int32(len(names))

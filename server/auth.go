@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -23,6 +24,18 @@ import (
 type AuthInfo struct {
 	credentials.CommonAuthInfo
 	Cred peercred.Cred
+
+	// caller is shared by every call on the connection.
+	caller *connCaller
+}
+
+// connCaller is a connection's classified caller. The peer credentials are
+// fixed when the connection is accepted, and the peer process is pinned by
+// its pidfd, so the first hush call classifies it and later calls on the
+// same connection reuse the verdict instead of walking /proc again.
+type connCaller struct {
+	mu     sync.Mutex
+	caller *Caller
 }
 
 // AuthType implements credentials.AuthInfo.
@@ -47,7 +60,12 @@ func (p peerCredentials) ServerHandshake(c net.Conn) (net.Conn, credentials.Auth
 		p.log.Warn("refused a connection whose peer credentials cannot be read", "err", err)
 		return nil, nil, fmt.Errorf("read peer credentials: %w", err)
 	}
-	return &credConn{Conn: c, cred: cred}, AuthInfo{CommonAuthInfo: credentials.CommonAuthInfo{SecurityLevel: credentials.NoSecurity}, Cred: cred}, nil
+	ai := AuthInfo{
+		CommonAuthInfo: credentials.CommonAuthInfo{SecurityLevel: credentials.NoSecurity},
+		Cred:           cred,
+		caller:         &connCaller{},
+	}
+	return &credConn{Conn: c, cred: cred}, ai, nil
 }
 
 // credConn releases the peer's process handle (a pidfd) with the connection.
@@ -95,11 +113,7 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 	if err != nil {
 		return nil, s.toStatus(info.FullMethod, err)
 	}
-	resp, err := handler(ctx, req)
-	if err != nil {
-		return nil, s.toStatus(info.FullMethod, err)
-	}
-	return resp, nil
+	return s.handle(ctx, info.FullMethod, req, handler)
 }
 
 func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
@@ -138,13 +152,46 @@ func (s *Server) admit(ctx context.Context, method string) (context.Context, err
 	if !strings.HasPrefix(method, hushMethods) {
 		return ctx, nil
 	}
-	c := s.classify(ctx, ai.Cred)
+	c := s.callerOf(ctx, ai)
 	s.log.Debug("call", "method", method, "pid", c.Cred.PID, "verdict", c.Verdict.Kind.String(), "agent", c.Verdict.Agent, "signal", c.Verdict.Signal)
 	return context.WithValue(ctx, callerKey{}, c), nil
 }
 
+// callerOf classifies the connection's peer on its first call and reuses
+// that verdict while the peer lives. Calls that arrive together on a new
+// connection wait for one classification. A failed classification is not
+// kept: the next call tries again (and fails closed again if it must).
+func (s *Server) callerOf(ctx context.Context, ai AuthInfo) Caller {
+	cc := ai.caller
+	if cc == nil {
+		return s.classify(ctx, ai.Cred)
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.caller != nil {
+		// Once the peer has exited, the connection is held by whatever
+		// inherited it: classify again, which fails closed.
+		if err := ai.Cred.Verify(); err == nil || errors.Is(err, peercred.ErrUnverifiable) {
+			return *cc.caller
+		}
+		cc.caller = nil
+	}
+	c, ok := s.classifyOK(ctx, ai.Cred)
+	if ok {
+		cc.caller = &c
+	}
+	return c
+}
+
 // classify fails closed: a caller the detector cannot read is an agent.
 func (s *Server) classify(ctx context.Context, cred peercred.Cred) Caller {
+	c, _ := s.classifyOK(ctx, cred)
+	return c
+}
+
+// classifyOK is classify that also says whether the detector decided (true)
+// or failed and the caller is an agent by default (false).
+func (s *Server) classifyOK(ctx context.Context, cred peercred.Cred) (Caller, bool) {
 	v, chain, err := s.det.Classify(ctx, cred.PID)
 	if err == nil {
 		// The walk read /proc by PID; make sure that PID still names the
@@ -158,15 +205,7 @@ func (s *Server) classify(ctx context.Context, cred peercred.Cred) Caller {
 		s.log.Warn("caller classification failed; treating the caller as an agent", "pid", cred.PID, "err", err)
 		v = detect.Verdict{Kind: detect.Agent, Signal: "classification failed: " + err.Error()}
 	}
-	return Caller{Cred: cred, Verdict: v, Chain: chain}
-}
-
-// delivery is the policy: a person sees values; anyone else gets a handoff.
-func delivery(v detect.Verdict) hushv1.Delivery {
-	if v.Kind == detect.Person {
-		return hushv1.Delivery_DELIVERY_PLAINTEXT
-	}
-	return hushv1.Delivery_DELIVERY_HANDOFF
+	return Caller{Cred: cred, Verdict: v, Chain: chain}, err == nil
 }
 
 // callerProto is the caller as the response reports it.

@@ -22,6 +22,10 @@ func (h secretService) Get(ctx context.Context, req *hushv1.GetRequest) (*hushv1
 	if err := secret.ValidateName(req.GetName()); err != nil {
 		return nil, err
 	}
+	acc, err := h.s.authorize(ctx, c, req.GetName(), false, nil)
+	if err != nil {
+		return nil, err
+	}
 	v, err := h.s.st.Get(ctx, req.GetName())
 	if err != nil {
 		return nil, err
@@ -30,7 +34,7 @@ func (h secretService) Get(ctx context.Context, req *hushv1.GetRequest) (*hushv1
 	if err != nil {
 		return nil, err
 	}
-	d := delivery(c.Verdict)
+	d := acc.delivery
 	h.s.logDelivery(c, d, req.GetName())
 	return &hushv1.GetResponse{Delivery: d, Caller: callerProto(c), Sealed: sealed}, nil
 }
@@ -39,6 +43,10 @@ func (h secretService) GetPrefix(ctx context.Context, req *hushv1.GetPrefixReque
 	c := callerOf(ctx)
 	prefix := req.GetPrefix()
 	names, err := h.s.names(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	acc, err := h.s.authorize(ctx, c, prefix, true, names)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +68,7 @@ func (h secretService) GetPrefix(ctx context.Context, req *hushv1.GetPrefixReque
 	if err != nil {
 		return nil, err
 	}
-	d := delivery(c.Verdict)
+	d := acc.delivery
 	h.s.logDelivery(c, d, names...)
 	return &hushv1.GetPrefixResponse{Delivery: d, Caller: callerProto(c), Sealed: sealed}, nil
 }
@@ -119,7 +127,7 @@ func (s *Server) names(ctx context.Context, prefix string) ([]string, error) {
 	}
 	names := make([]string, 0, len(all))
 	for _, n := range all {
-		if secret.Under(prefix, n) {
+		if secret.Under(prefix, n) && !reserved(n) {
 			names = append(names, n)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hush-dev/hush/client"
+	"github.com/hush-dev/hush/internal/audit"
 	"github.com/hush-dev/hush/internal/detect"
 	"github.com/hush-dev/hush/internal/dotenv"
 	"github.com/hush-dev/hush/internal/secret"
@@ -277,6 +278,11 @@ func (a *app) serve(cmd *cobra.Command, s *settings, treeRoot int) error {
 	if err != nil {
 		return err
 	}
+	al, err := audit.Open(s.paths.AuditLog)
+	if err != nil {
+		return err
+	}
+	defer al.Close()
 	l, err := server.Listen(s.paths.Socket)
 	if err != nil {
 		return err
@@ -291,6 +297,7 @@ func (a *app) serve(cmd *cobra.Command, s *settings, treeRoot int) error {
 		server.WithDetector(detect.New(dopts...)),
 		server.WithHandoffDir(s.paths.RuntimeDir, s.cfg.HandoffTTL),
 		server.WithSocketPath(s.paths.Socket),
+		server.WithAuditLog(al),
 	)...)
 	log.Info("hush daemon listening", "socket", s.paths.Socket, "pid", os.Getpid())
 	return srv.Serve(cmd.Context(), l)

@@ -116,12 +116,13 @@ func EnsurePrivateDir(dir string) error {
 //
 // Each section is a field with a toml tag, its defaults set in Default and
 // its checks in validate; Load's unknown-key check then covers it with no
-// further work. Sections still to come: [detect], [[policy]], [approval].
+// further work. [detect], [policy] and [approval] are in policy.go.
 type Config struct {
-	Backend    string        `toml:"backend"`     // "file" (default), "secretservice", "keychain"
-	HandoffTTL time.Duration `toml:"handoff_ttl"` // default 120s, written as "120s"
-	// More fields arrive with their issues (detection signatures, policy,
-	// approval).
+	Backend    string         `toml:"backend"`     // "file" (default), "secretservice", "keychain"
+	HandoffTTL time.Duration  `toml:"handoff_ttl"` // default 120s, written as "120s"
+	Detect     DetectConfig   `toml:"detect"`
+	Policy     PolicyConfig   `toml:"policy"`
+	Approval   ApprovalConfig `toml:"approval"`
 }
 
 // Backends are the values `backend` accepts.
@@ -139,6 +140,7 @@ func Default() *Config {
 	return &Config{
 		Backend:    "file",
 		HandoffTTL: 120 * time.Second,
+		Approval:   DefaultApproval(),
 	}
 }
 
@@ -209,5 +211,5 @@ func (c *Config) validate(md toml.MetaData) error {
 	if c.HandoffTTL < MinHandoffTTL || c.HandoffTTL > MaxHandoffTTL {
 		return fmt.Errorf("handoff_ttl %s is outside %s..%s", c.HandoffTTL, MinHandoffTTL, MaxHandoffTTL)
 	}
-	return nil
+	return c.validateAccess(md)
 }

@@ -61,24 +61,23 @@ type session struct {
 
 func (s session) Detect(ctx context.Context, chain []proctree.Process) (string, string, error) {
 	sid := chain[0].SID
-	if sid <= 0 {
+	// The scan reads every process on the machine, so it runs only where it
+	// can change the verdict: the signals before it found nothing, and the
+	// caller has a terminal, without which it is Unknown and already gets
+	// what an agent gets by default. An agent's re-parented child keeps the
+	// agent's terminal along with its session, which is what this catches.
+	if sid <= 0 || chain[0].TTY == 0 {
 		return "", "", nil
 	}
-	members, err := proctree.Session(sid, s.root)
+	// The chain was examined already; only the other members are read.
+	members, err := proctree.SessionOthers(sid, s.root, chain)
 	if err != nil {
 		return "", "", fmt.Errorf("session %d: %w", sid, err)
-	}
-	seen := make(map[int]bool, len(chain))
-	for _, p := range chain {
-		seen[p.PID] = true
 	}
 	found := func(agent string, p proctree.Process) (string, string, error) {
 		return agent, fmt.Sprintf("session:%s (pid %d, sid %d)", agent, p.PID, sid), nil
 	}
 	for _, p := range members {
-		if seen[p.PID] {
-			continue
-		}
 		if agent, _ := s.m.byName(p); agent != "" {
 			return found(agent, p)
 		}
@@ -86,9 +85,6 @@ func (s session) Detect(ctx context.Context, chain []proctree.Process) (string, 
 	for _, p := range members {
 		if err := ctx.Err(); err != nil {
 			return "", "", err
-		}
-		if seen[p.PID] {
-			continue
 		}
 		// A member that left or is not ours to read is no evidence either way.
 		env, err := p.Environ()

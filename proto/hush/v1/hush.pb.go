@@ -1679,8 +1679,12 @@ type AuditRecord struct {
 	Approval string `protobuf:"bytes,10,opt,name=approval,proto3" json:"approval,omitempty"`
 	// "ok" or the error's one-line message (never a value).
 	Result string `protobuf:"bytes,11,opt,name=result,proto3" json:"result,omitempty"`
-	// The record's HMAC, chained over the previous record's MAC.
-	Mac           string `protobuf:"bytes,12,opt,name=mac,proto3" json:"mac,omitempty"`
+	// The record's HMAC, chained over the previous record's MAC; empty while
+	// the daemon has no key (a passphrase vault not unlocked since it
+	// started): the next record with a MAC covers it.
+	Mac string `protobuf:"bytes,12,opt,name=mac,proto3" json:"mac,omitempty"`
+	// The prefix asked for, for GetPrefix and List.
+	Prefix        string `protobuf:"bytes,13,opt,name=prefix,proto3" json:"prefix,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1799,6 +1803,158 @@ func (x *AuditRecord) GetMac() string {
 	return ""
 }
 
+func (x *AuditRecord) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+type VerifyAuditRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyAuditRequest) Reset() {
+	*x = VerifyAuditRequest{}
+	mi := &file_hush_v1_hush_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyAuditRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyAuditRequest) ProtoMessage() {}
+
+func (x *VerifyAuditRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hush_v1_hush_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyAuditRequest.ProtoReflect.Descriptor instead.
+func (*VerifyAuditRequest) Descriptor() ([]byte, []int) {
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{28}
+}
+
+type VerifyAuditResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True when every record checked holds.
+	Ok bool `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
+	// The files checked, oldest first.
+	Files []string `protobuf:"bytes,2,rep,name=files,proto3" json:"files,omitempty"`
+	// How many records were checked.
+	Records int64 `protobuf:"varint,3,opt,name=records,proto3" json:"records,omitempty"`
+	// Records at the end not sealed yet (written while the daemon had no
+	// key); the next record written seals them.
+	Unsealed int64 `protobuf:"varint,4,opt,name=unsealed,proto3" json:"unsealed,omitempty"`
+	// The oldest file kept when older ones were rotated away: its first
+	// record's link to them is taken on trust.
+	Anchor string `protobuf:"bytes,5,opt,name=anchor,proto3" json:"anchor,omitempty"`
+	// Where the chain breaks, when ok is false. Line 0 means the whole file
+	// (e.g. a rotated file is missing).
+	BrokenFile    string `protobuf:"bytes,6,opt,name=broken_file,json=brokenFile,proto3" json:"broken_file,omitempty"`
+	BrokenLine    int64  `protobuf:"varint,7,opt,name=broken_line,json=brokenLine,proto3" json:"broken_line,omitempty"`
+	Reason        string `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyAuditResponse) Reset() {
+	*x = VerifyAuditResponse{}
+	mi := &file_hush_v1_hush_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyAuditResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyAuditResponse) ProtoMessage() {}
+
+func (x *VerifyAuditResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hush_v1_hush_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyAuditResponse.ProtoReflect.Descriptor instead.
+func (*VerifyAuditResponse) Descriptor() ([]byte, []int) {
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *VerifyAuditResponse) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *VerifyAuditResponse) GetFiles() []string {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
+func (x *VerifyAuditResponse) GetRecords() int64 {
+	if x != nil {
+		return x.Records
+	}
+	return 0
+}
+
+func (x *VerifyAuditResponse) GetUnsealed() int64 {
+	if x != nil {
+		return x.Unsealed
+	}
+	return 0
+}
+
+func (x *VerifyAuditResponse) GetAnchor() string {
+	if x != nil {
+		return x.Anchor
+	}
+	return ""
+}
+
+func (x *VerifyAuditResponse) GetBrokenFile() string {
+	if x != nil {
+		return x.BrokenFile
+	}
+	return ""
+}
+
+func (x *VerifyAuditResponse) GetBrokenLine() int64 {
+	if x != nil {
+		return x.BrokenLine
+	}
+	return 0
+}
+
+func (x *VerifyAuditResponse) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 type StopResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1807,7 +1963,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_hush_v1_hush_proto_msgTypes[28]
+	mi := &file_hush_v1_hush_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1819,7 +1975,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hush_v1_hush_proto_msgTypes[28]
+	mi := &file_hush_v1_hush_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1832,7 +1988,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_hush_v1_hush_proto_rawDescGZIP(), []int{28}
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{30}
 }
 
 var File_hush_v1_hush_proto protoreflect.FileDescriptor
@@ -1934,7 +2090,7 @@ const file_hush_v1_hush_proto_rawDesc = "" +
 	"\x05agent\x18\x03 \x01(\tR\x05agent\x12\x14\n" +
 	"\x05limit\x18\x04 \x01(\x05R\x05limit\"=\n" +
 	"\rAuditResponse\x12,\n" +
-	"\x06record\x18\x01 \x01(\v2\x14.hush.v1.AuditRecordR\x06record\"\xb1\x02\n" +
+	"\x06record\x18\x01 \x01(\v2\x14.hush.v1.AuditRecordR\x06record\"\xc9\x02\n" +
 	"\vAuditRecord\x12\x12\n" +
 	"\x04time\x18\x01 \x01(\tR\x04time\x12\x1c\n" +
 	"\toperation\x18\x02 \x01(\tR\toperation\x12\x14\n" +
@@ -1948,7 +2104,20 @@ const file_hush_v1_hush_proto_rawDesc = "" +
 	"\bapproval\x18\n" +
 	" \x01(\tR\bapproval\x12\x16\n" +
 	"\x06result\x18\v \x01(\tR\x06result\x12\x10\n" +
-	"\x03mac\x18\f \x01(\tR\x03mac\"\x0e\n" +
+	"\x03mac\x18\f \x01(\tR\x03mac\x12\x16\n" +
+	"\x06prefix\x18\r \x01(\tR\x06prefix\"\x14\n" +
+	"\x12VerifyAuditRequest\"\xe3\x01\n" +
+	"\x13VerifyAuditResponse\x12\x0e\n" +
+	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x14\n" +
+	"\x05files\x18\x02 \x03(\tR\x05files\x12\x18\n" +
+	"\arecords\x18\x03 \x01(\x03R\arecords\x12\x1a\n" +
+	"\bunsealed\x18\x04 \x01(\x03R\bunsealed\x12\x16\n" +
+	"\x06anchor\x18\x05 \x01(\tR\x06anchor\x12\x1f\n" +
+	"\vbroken_file\x18\x06 \x01(\tR\n" +
+	"brokenFile\x12\x1f\n" +
+	"\vbroken_line\x18\a \x01(\x03R\n" +
+	"brokenLine\x12\x16\n" +
+	"\x06reason\x18\b \x01(\tR\x06reason\"\x0e\n" +
 	"\fStopResponse*R\n" +
 	"\bDelivery\x12\x18\n" +
 	"\x14DELIVERY_UNSPECIFIED\x10\x00\x12\x16\n" +
@@ -1972,14 +2141,15 @@ const file_hush_v1_hush_proto_rawDesc = "" +
 	"\tGetPrefix\x12\x19.hush.v1.GetPrefixRequest\x1a\x1a.hush.v1.GetPrefixResponse\x120\n" +
 	"\x03Set\x12\x13.hush.v1.SetRequest\x1a\x14.hush.v1.SetResponse\x129\n" +
 	"\x06Delete\x12\x16.hush.v1.DeleteRequest\x1a\x17.hush.v1.DeleteResponse\x123\n" +
-	"\x04List\x12\x14.hush.v1.ListRequest\x1a\x15.hush.v1.ListResponse2\xe9\x02\n" +
+	"\x04List\x12\x14.hush.v1.ListRequest\x1a\x15.hush.v1.ListResponse2\xb3\x03\n" +
 	"\fAdminService\x129\n" +
 	"\x06Status\x12\x16.hush.v1.StatusRequest\x1a\x17.hush.v1.StatusResponse\x129\n" +
 	"\x06Unlock\x12\x16.hush.v1.UnlockRequest\x1a\x17.hush.v1.UnlockResponse\x123\n" +
 	"\x04Lock\x12\x14.hush.v1.LockRequest\x1a\x15.hush.v1.LockResponse\x123\n" +
 	"\x04Stop\x12\x14.hush.v1.StopRequest\x1a\x15.hush.v1.StopResponse\x12?\n" +
 	"\bClassify\x12\x18.hush.v1.ClassifyRequest\x1a\x19.hush.v1.ClassifyResponse\x128\n" +
-	"\x05Audit\x12\x15.hush.v1.AuditRequest\x1a\x16.hush.v1.AuditResponse0\x01B/Z-github.com/hush-dev/hush/proto/hush/v1;hushv1b\x06proto3"
+	"\x05Audit\x12\x15.hush.v1.AuditRequest\x1a\x16.hush.v1.AuditResponse0\x01\x12H\n" +
+	"\vVerifyAudit\x12\x1b.hush.v1.VerifyAuditRequest\x1a\x1c.hush.v1.VerifyAuditResponseB/Z-github.com/hush-dev/hush/proto/hush/v1;hushv1b\x06proto3"
 
 var (
 	file_hush_v1_hush_proto_rawDescOnce sync.Once
@@ -1994,40 +2164,42 @@ func file_hush_v1_hush_proto_rawDescGZIP() []byte {
 }
 
 var file_hush_v1_hush_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_hush_v1_hush_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_hush_v1_hush_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_hush_v1_hush_proto_goTypes = []any{
-	(Delivery)(0),             // 0: hush.v1.Delivery
-	(Verdict)(0),              // 1: hush.v1.Verdict
-	(ErrorReason)(0),          // 2: hush.v1.ErrorReason
-	(*Process)(nil),           // 3: hush.v1.Process
-	(*Caller)(nil),            // 4: hush.v1.Caller
-	(*Recipient)(nil),         // 5: hush.v1.Recipient
-	(*SealedSecret)(nil),      // 6: hush.v1.SealedSecret
-	(*Sealed)(nil),            // 7: hush.v1.Sealed
-	(*GetRequest)(nil),        // 8: hush.v1.GetRequest
-	(*GetResponse)(nil),       // 9: hush.v1.GetResponse
-	(*GetPrefixRequest)(nil),  // 10: hush.v1.GetPrefixRequest
-	(*GetPrefixResponse)(nil), // 11: hush.v1.GetPrefixResponse
-	(*SetRequest)(nil),        // 12: hush.v1.SetRequest
-	(*SetResponse)(nil),       // 13: hush.v1.SetResponse
-	(*DeleteRequest)(nil),     // 14: hush.v1.DeleteRequest
-	(*DeleteResponse)(nil),    // 15: hush.v1.DeleteResponse
-	(*ListRequest)(nil),       // 16: hush.v1.ListRequest
-	(*SecretInfo)(nil),        // 17: hush.v1.SecretInfo
-	(*ListResponse)(nil),      // 18: hush.v1.ListResponse
-	(*StatusRequest)(nil),     // 19: hush.v1.StatusRequest
-	(*StatusResponse)(nil),    // 20: hush.v1.StatusResponse
-	(*UnlockRequest)(nil),     // 21: hush.v1.UnlockRequest
-	(*UnlockResponse)(nil),    // 22: hush.v1.UnlockResponse
-	(*LockRequest)(nil),       // 23: hush.v1.LockRequest
-	(*LockResponse)(nil),      // 24: hush.v1.LockResponse
-	(*StopRequest)(nil),       // 25: hush.v1.StopRequest
-	(*ClassifyRequest)(nil),   // 26: hush.v1.ClassifyRequest
-	(*ClassifyResponse)(nil),  // 27: hush.v1.ClassifyResponse
-	(*AuditRequest)(nil),      // 28: hush.v1.AuditRequest
-	(*AuditResponse)(nil),     // 29: hush.v1.AuditResponse
-	(*AuditRecord)(nil),       // 30: hush.v1.AuditRecord
-	(*StopResponse)(nil),      // 31: hush.v1.StopResponse
+	(Delivery)(0),               // 0: hush.v1.Delivery
+	(Verdict)(0),                // 1: hush.v1.Verdict
+	(ErrorReason)(0),            // 2: hush.v1.ErrorReason
+	(*Process)(nil),             // 3: hush.v1.Process
+	(*Caller)(nil),              // 4: hush.v1.Caller
+	(*Recipient)(nil),           // 5: hush.v1.Recipient
+	(*SealedSecret)(nil),        // 6: hush.v1.SealedSecret
+	(*Sealed)(nil),              // 7: hush.v1.Sealed
+	(*GetRequest)(nil),          // 8: hush.v1.GetRequest
+	(*GetResponse)(nil),         // 9: hush.v1.GetResponse
+	(*GetPrefixRequest)(nil),    // 10: hush.v1.GetPrefixRequest
+	(*GetPrefixResponse)(nil),   // 11: hush.v1.GetPrefixResponse
+	(*SetRequest)(nil),          // 12: hush.v1.SetRequest
+	(*SetResponse)(nil),         // 13: hush.v1.SetResponse
+	(*DeleteRequest)(nil),       // 14: hush.v1.DeleteRequest
+	(*DeleteResponse)(nil),      // 15: hush.v1.DeleteResponse
+	(*ListRequest)(nil),         // 16: hush.v1.ListRequest
+	(*SecretInfo)(nil),          // 17: hush.v1.SecretInfo
+	(*ListResponse)(nil),        // 18: hush.v1.ListResponse
+	(*StatusRequest)(nil),       // 19: hush.v1.StatusRequest
+	(*StatusResponse)(nil),      // 20: hush.v1.StatusResponse
+	(*UnlockRequest)(nil),       // 21: hush.v1.UnlockRequest
+	(*UnlockResponse)(nil),      // 22: hush.v1.UnlockResponse
+	(*LockRequest)(nil),         // 23: hush.v1.LockRequest
+	(*LockResponse)(nil),        // 24: hush.v1.LockResponse
+	(*StopRequest)(nil),         // 25: hush.v1.StopRequest
+	(*ClassifyRequest)(nil),     // 26: hush.v1.ClassifyRequest
+	(*ClassifyResponse)(nil),    // 27: hush.v1.ClassifyResponse
+	(*AuditRequest)(nil),        // 28: hush.v1.AuditRequest
+	(*AuditResponse)(nil),       // 29: hush.v1.AuditResponse
+	(*AuditRecord)(nil),         // 30: hush.v1.AuditRecord
+	(*VerifyAuditRequest)(nil),  // 31: hush.v1.VerifyAuditRequest
+	(*VerifyAuditResponse)(nil), // 32: hush.v1.VerifyAuditResponse
+	(*StopResponse)(nil),        // 33: hush.v1.StopResponse
 }
 var file_hush_v1_hush_proto_depIdxs = []int32{
 	1,  // 0: hush.v1.Caller.verdict:type_name -> hush.v1.Verdict
@@ -2056,19 +2228,21 @@ var file_hush_v1_hush_proto_depIdxs = []int32{
 	25, // 23: hush.v1.AdminService.Stop:input_type -> hush.v1.StopRequest
 	26, // 24: hush.v1.AdminService.Classify:input_type -> hush.v1.ClassifyRequest
 	28, // 25: hush.v1.AdminService.Audit:input_type -> hush.v1.AuditRequest
-	9,  // 26: hush.v1.SecretService.Get:output_type -> hush.v1.GetResponse
-	11, // 27: hush.v1.SecretService.GetPrefix:output_type -> hush.v1.GetPrefixResponse
-	13, // 28: hush.v1.SecretService.Set:output_type -> hush.v1.SetResponse
-	15, // 29: hush.v1.SecretService.Delete:output_type -> hush.v1.DeleteResponse
-	18, // 30: hush.v1.SecretService.List:output_type -> hush.v1.ListResponse
-	20, // 31: hush.v1.AdminService.Status:output_type -> hush.v1.StatusResponse
-	22, // 32: hush.v1.AdminService.Unlock:output_type -> hush.v1.UnlockResponse
-	24, // 33: hush.v1.AdminService.Lock:output_type -> hush.v1.LockResponse
-	31, // 34: hush.v1.AdminService.Stop:output_type -> hush.v1.StopResponse
-	27, // 35: hush.v1.AdminService.Classify:output_type -> hush.v1.ClassifyResponse
-	29, // 36: hush.v1.AdminService.Audit:output_type -> hush.v1.AuditResponse
-	26, // [26:37] is the sub-list for method output_type
-	15, // [15:26] is the sub-list for method input_type
+	31, // 26: hush.v1.AdminService.VerifyAudit:input_type -> hush.v1.VerifyAuditRequest
+	9,  // 27: hush.v1.SecretService.Get:output_type -> hush.v1.GetResponse
+	11, // 28: hush.v1.SecretService.GetPrefix:output_type -> hush.v1.GetPrefixResponse
+	13, // 29: hush.v1.SecretService.Set:output_type -> hush.v1.SetResponse
+	15, // 30: hush.v1.SecretService.Delete:output_type -> hush.v1.DeleteResponse
+	18, // 31: hush.v1.SecretService.List:output_type -> hush.v1.ListResponse
+	20, // 32: hush.v1.AdminService.Status:output_type -> hush.v1.StatusResponse
+	22, // 33: hush.v1.AdminService.Unlock:output_type -> hush.v1.UnlockResponse
+	24, // 34: hush.v1.AdminService.Lock:output_type -> hush.v1.LockResponse
+	33, // 35: hush.v1.AdminService.Stop:output_type -> hush.v1.StopResponse
+	27, // 36: hush.v1.AdminService.Classify:output_type -> hush.v1.ClassifyResponse
+	29, // 37: hush.v1.AdminService.Audit:output_type -> hush.v1.AuditResponse
+	32, // 38: hush.v1.AdminService.VerifyAudit:output_type -> hush.v1.VerifyAuditResponse
+	27, // [27:39] is the sub-list for method output_type
+	15, // [15:27] is the sub-list for method input_type
 	15, // [15:15] is the sub-list for extension type_name
 	15, // [15:15] is the sub-list for extension extendee
 	0,  // [0:15] is the sub-list for field type_name
@@ -2085,7 +2259,7 @@ func file_hush_v1_hush_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hush_v1_hush_proto_rawDesc), len(file_hush_v1_hush_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   29,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

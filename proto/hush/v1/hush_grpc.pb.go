@@ -293,12 +293,13 @@ var SecretService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	AdminService_Status_FullMethodName   = "/hush.v1.AdminService/Status"
-	AdminService_Unlock_FullMethodName   = "/hush.v1.AdminService/Unlock"
-	AdminService_Lock_FullMethodName     = "/hush.v1.AdminService/Lock"
-	AdminService_Stop_FullMethodName     = "/hush.v1.AdminService/Stop"
-	AdminService_Classify_FullMethodName = "/hush.v1.AdminService/Classify"
-	AdminService_Audit_FullMethodName    = "/hush.v1.AdminService/Audit"
+	AdminService_Status_FullMethodName      = "/hush.v1.AdminService/Status"
+	AdminService_Unlock_FullMethodName      = "/hush.v1.AdminService/Unlock"
+	AdminService_Lock_FullMethodName        = "/hush.v1.AdminService/Lock"
+	AdminService_Stop_FullMethodName        = "/hush.v1.AdminService/Stop"
+	AdminService_Classify_FullMethodName    = "/hush.v1.AdminService/Classify"
+	AdminService_Audit_FullMethodName       = "/hush.v1.AdminService/Audit"
+	AdminService_VerifyAudit_FullMethodName = "/hush.v1.AdminService/VerifyAudit"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -322,6 +323,9 @@ type AdminServiceClient interface {
 	// Audit streams recent audit records, then (with follow) new ones as they
 	// are written. Records name secrets, never values.
 	Audit(ctx context.Context, in *AuditRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[AuditResponse], error)
+	// VerifyAudit checks the audit log's MAC chain with the key kept in the
+	// vault, and reports the first record that breaks it.
+	VerifyAudit(ctx context.Context, in *VerifyAuditRequest, opts ...grpc.CallOption) (*VerifyAuditResponse, error)
 }
 
 type adminServiceClient struct {
@@ -401,6 +405,16 @@ func (c *adminServiceClient) Audit(ctx context.Context, in *AuditRequest, opts .
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type AdminService_AuditClient = grpc.ServerStreamingClient[AuditResponse]
 
+func (c *adminServiceClient) VerifyAudit(ctx context.Context, in *VerifyAuditRequest, opts ...grpc.CallOption) (*VerifyAuditResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(VerifyAuditResponse)
+	err := c.cc.Invoke(ctx, AdminService_VerifyAudit_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -422,6 +436,9 @@ type AdminServiceServer interface {
 	// Audit streams recent audit records, then (with follow) new ones as they
 	// are written. Records name secrets, never values.
 	Audit(*AuditRequest, grpc.ServerStreamingServer[AuditResponse]) error
+	// VerifyAudit checks the audit log's MAC chain with the key kept in the
+	// vault, and reports the first record that breaks it.
+	VerifyAudit(context.Context, *VerifyAuditRequest) (*VerifyAuditResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -449,6 +466,9 @@ func (UnimplementedAdminServiceServer) Classify(context.Context, *ClassifyReques
 }
 func (UnimplementedAdminServiceServer) Audit(*AuditRequest, grpc.ServerStreamingServer[AuditResponse]) error {
 	return status.Error(codes.Unimplemented, "method Audit not implemented")
+}
+func (UnimplementedAdminServiceServer) VerifyAudit(context.Context, *VerifyAuditRequest) (*VerifyAuditResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method VerifyAudit not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -572,6 +592,24 @@ func _AdminService_Audit_Handler(srv interface{}, stream grpc.ServerStream) erro
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type AdminService_AuditServer = grpc.ServerStreamingServer[AuditResponse]
 
+func _AdminService_VerifyAudit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(VerifyAuditRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).VerifyAudit(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_VerifyAudit_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).VerifyAudit(ctx, req.(*VerifyAuditRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -598,6 +636,10 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Classify",
 			Handler:    _AdminService_Classify_Handler,
+		},
+		{
+			MethodName: "VerifyAudit",
+			Handler:    _AdminService_VerifyAudit_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
