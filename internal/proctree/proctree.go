@@ -59,7 +59,14 @@ func Chain(pid, root int) ([]Process, error) { return chain(pid, root) }
 
 // Session returns the live processes of session sid. When root > 0 only
 // descendants of root are returned.
-func Session(sid, root int) ([]Process, error) { return session(sid, root) }
+func Session(sid, root int) ([]Process, error) { return session(sid, root, nil) }
+
+// SessionOthers is Session without the processes in known (the same PID
+// and start time), which the caller has already read: typically the chain
+// of the process whose session it is.
+func SessionOthers(sid, root int, known []Process) ([]Process, error) {
+	return session(sid, root, known)
+}
 
 // TTYName names a controlling terminal device number as /dev/pts/N and the
 // like, or "" for 0.

@@ -6,11 +6,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -33,14 +35,53 @@ func vanished(pid int, err error) error {
 }
 
 func readProcFile(pid int, name string) ([]byte, error) {
-	f, err := os.Open(procPath(pid, name))
-	if err != nil {
-		return nil, vanished(pid, err)
+	return readProc(pid, name, 1024, false)
+}
+
+// readProc reads /proc/PID/name whole, starting with a buffer of size
+// bytes. It calls open, read and close directly: the daemon reads a few
+// hundred of these files per new connection, and os.File adds a poller
+// registration and a closing read to each.
+//
+// seqFile marks files the kernel generates through seq_file (stat,
+// status), which fill the buffer unless the record ended: a short read is
+// the end, and the extra read for EOF (which costs as much as a small read)
+// is skipped. cmdline and environ are copied from the process's memory and
+// are read until EOF.
+func readProc(pid int, name string, size int, seqFile bool) ([]byte, error) {
+	path := procPath(pid, name)
+	var fd int
+	var err error
+	for {
+		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != syscall.EINTR {
+			break
+		}
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxProcFile+1))
 	if err != nil {
-		return nil, vanished(pid, err)
+		return nil, vanished(pid, &fs.PathError{Op: "open", Path: path, Err: err})
+	}
+	defer syscall.Close(fd)
+	b := make([]byte, 0, size)
+	for {
+		if len(b) == cap(b) {
+			if len(b) > maxProcFile {
+				return nil, fmt.Errorf("proctree: pid %d: /proc/%d/%s is larger than %d bytes", pid, pid, name, maxProcFile)
+			}
+			b = slices.Grow(b, cap(b))
+		}
+		room := cap(b) - len(b)
+		n, err := syscall.Read(fd, b[len(b):cap(b)])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, vanished(pid, &fs.PathError{Op: "read", Path: path, Err: err})
+		}
+		b = b[:len(b)+n]
+		if n == 0 || seqFile && n < room {
+			break
+		}
 	}
 	if len(b) > maxProcFile {
 		return nil, fmt.Errorf("proctree: pid %d: /proc/%d/%s is larger than %d bytes", pid, pid, name, maxProcFile)
@@ -58,38 +99,72 @@ type stat struct {
 
 // parseStat reads /proc/PID/stat. The command name sits in parentheses and
 // may itself contain spaces and ')', so the fields start after the last ')'.
+// It runs once per process on the machine for every session scan, so it
+// walks the fields in place instead of splitting the line.
 func parseStat(b []byte) (stat, error) {
 	open := bytes.IndexByte(b, '(')
 	closing := bytes.LastIndexByte(b, ')')
 	if open < 0 || closing < open {
 		return stat{}, errors.New("malformed stat line")
 	}
-	fields := strings.Fields(string(b[closing+1:]))
-	// fields[0] is field 3 of proc(5): state, ppid, pgrp, session, tty_nr, …, starttime (22).
-	if len(fields) < 20 {
+	// Field 3 of proc(5) comes first: state, ppid, pgrp, session, tty_nr,
+	// …, starttime (field 22).
+	const (
+		fState = iota
+		fPPID
+		_
+		fSession
+		fTTY
+		fStart = 19
+	)
+	var fields [fStart + 1][]byte
+	rest := b[closing+1:]
+	n := 0
+	for n <= fStart {
+		i := 0
+		for i < len(rest) && isSpace(rest[i]) {
+			i++
+		}
+		rest = rest[i:]
+		if len(rest) == 0 {
+			break
+		}
+		j := 0
+		for j < len(rest) && !isSpace(rest[j]) {
+			j++
+		}
+		fields[n], rest = rest[:j], rest[j:]
+		n++
+	}
+	if n <= fStart {
 		return stat{}, errors.New("short stat line")
 	}
 	var s stat
 	s.comm = string(b[open+1 : closing])
-	s.zombieLike = fields[0] == "Z" || fields[0] == "X"
+	state := string(fields[fState])
+	s.zombieLike = state == "Z" || state == "X"
 	var err error
-	if s.ppid, err = strconv.Atoi(fields[1]); err != nil {
+	if s.ppid, err = atoi(fields[fPPID]); err != nil {
 		return stat{}, fmt.Errorf("ppid: %w", err)
 	}
-	if s.sid, err = strconv.Atoi(fields[3]); err != nil {
+	if s.sid, err = atoi(fields[fSession]); err != nil {
 		return stat{}, fmt.Errorf("session: %w", err)
 	}
-	if s.tty, err = strconv.Atoi(fields[4]); err != nil {
+	if s.tty, err = atoi(fields[fTTY]); err != nil {
 		return stat{}, fmt.Errorf("tty_nr: %w", err)
 	}
-	if s.start, err = strconv.ParseUint(fields[19], 10, 64); err != nil {
+	if s.start, err = strconv.ParseUint(string(fields[fStart]), 10, 64); err != nil {
 		return stat{}, fmt.Errorf("starttime: %w", err)
 	}
 	return s, nil
 }
 
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' }
+
+func atoi(b []byte) (int, error) { return strconv.Atoi(string(b)) }
+
 func readStat(pid int) (stat, error) {
-	b, err := readProcFile(pid, "stat")
+	b, err := readProc(pid, "stat", 512, true)
 	if err != nil {
 		return stat{}, err
 	}
@@ -101,7 +176,7 @@ func readStat(pid int) (stat, error) {
 }
 
 func readUID(pid int) (uint32, error) {
-	b, err := readProcFile(pid, "status")
+	b, err := readProc(pid, "status", 2048, true)
 	if err != nil {
 		return 0, err
 	}
@@ -218,16 +293,37 @@ func walk(pid int, stop map[int]uint64) ([]Process, error) {
 	return nil, fmt.Errorf("proctree: the chain of pid %d is deeper than %d", pid, maxDepth)
 }
 
+// ancestors returns pid and its ancestors (PID -> start time), with walk's
+// guards. Only their identities are needed, so only stat is read.
+func ancestors(pid int) (map[int]uint64, error) {
+	st, err := readStat(pid)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int]uint64{pid: st.start}
+	for len(out) <= maxDepth {
+		if pid == 1 || st.ppid <= 0 || st.ppid == pid {
+			return out, nil
+		}
+		parent, err := readStat(st.ppid)
+		if err != nil {
+			return nil, fmt.Errorf("parent of pid %d: %w", pid, err)
+		}
+		if parent.start > st.start {
+			return nil, fmt.Errorf("%w: pid %d, the parent of pid %d, started after it (PID reused)", ErrVanished, st.ppid, pid)
+		}
+		pid, st = st.ppid, parent
+		out[pid] = st.start
+	}
+	return nil, fmt.Errorf("proctree: the chain of pid %d is deeper than %d", pid, maxDepth)
+}
+
 func chain(pid, root int) ([]Process, error) {
 	var stop map[int]uint64
 	if root > 0 {
-		anc, err := walk(root, nil)
-		if err != nil {
+		var err error
+		if stop, err = ancestors(root); err != nil {
 			return nil, fmt.Errorf("proctree: tree root %d: %w", root, err)
-		}
-		stop = make(map[int]uint64, len(anc))
-		for _, a := range anc {
-			stop[a.PID] = a.Start
 		}
 	}
 	out, err := walk(pid, stop)
@@ -242,11 +338,15 @@ func chain(pid, root int) ([]Process, error) {
 	return out, nil
 }
 
-func session(sid, root int) ([]Process, error) {
+func session(sid, root int, known []Process) ([]Process, error) {
 	if sid <= 0 {
 		return nil, nil
 	}
-	entries, err := os.ReadDir("/proc")
+	skip := make(map[int]uint64, len(known))
+	for _, p := range known {
+		skip[p.PID] = p.Start
+	}
+	names, err := procPIDs()
 	if err != nil {
 		return nil, fmt.Errorf("proctree: %w", err)
 	}
@@ -254,20 +354,15 @@ func session(sid, root int) ([]Process, error) {
 		ppid  int
 		start uint64
 	}
-	all := make(map[int]node, len(entries))
+	stats := scanStats(names)
+	all := make(map[int]node, len(stats))
 	var members []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid <= 0 {
-			continue
-		}
-		st, err := readStat(pid)
-		if err != nil {
-			// Processes come and go during a scan; one that left is simply
-			// not a member any more.
-			continue
-		}
+	for _, ps := range stats {
+		pid, st := ps.pid, ps.st
 		all[pid] = node{ppid: st.ppid, start: st.start}
+		if start, ok := skip[pid]; ok && start == st.start {
+			continue
+		}
 		if st.sid == sid && !st.zombieLike {
 			members = append(members, pid)
 		}
@@ -311,6 +406,66 @@ func session(sid, root int) ([]Process, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+type procStat struct {
+	pid int
+	st  stat
+}
+
+// scanStats reads the stat of every process in names (entries of /proc)
+// that has an address space. The time goes to the kernel, one file at a
+// time, and on an idle daemon it is what a person's `hush get` waits for,
+// so the list is split over the CPUs.
+func scanStats(names []string) []procStat {
+	const perWorker = 64
+	workers := min(runtime.GOMAXPROCS(0), 4, (len(names)+perWorker-1)/perWorker)
+	if workers <= 1 {
+		return scanPart(names)
+	}
+	parts := make([][]procStat, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*len(names)/workers, (w+1)*len(names)/workers
+		wg.Go(func() { parts[w] = scanPart(names[lo:hi]) })
+	}
+	wg.Wait()
+	return slices.Concat(parts...)
+}
+
+func scanPart(names []string) []procStat {
+	out := make([]procStat, 0, len(names))
+	link := make([]byte, 64)
+	for _, name := range names {
+		pid, err := strconv.Atoi(name)
+		if err != nil || pid <= 0 {
+			continue
+		}
+		// A process without an address space has no exe link: a kernel
+		// thread (often most of /proc, and never in a session) or one
+		// already exiting. The link costs a fraction of reading stat.
+		if _, err := syscall.Readlink(procPath(pid, "exe"), link); err == syscall.ENOENT {
+			continue
+		}
+		st, err := readStat(pid)
+		if err != nil {
+			// Processes come and go during a scan; one that left is simply
+			// not a member any more.
+			continue
+		}
+		out = append(out, procStat{pid, st})
+	}
+	return out
+}
+
+// procPIDs lists /proc's entries unsorted: the scan does not need order.
+func procPIDs() ([]string, error) {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.Readdirnames(-1)
 }
 
 func ttyName(tty int) string {

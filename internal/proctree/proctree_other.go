@@ -10,6 +10,6 @@ func alive(Process) error { return ErrNotImplemented }
 
 func chain(int, int) ([]Process, error) { return nil, ErrNotImplemented }
 
-func session(int, int) ([]Process, error) { return nil, ErrNotImplemented }
+func session(int, int, []Process) ([]Process, error) { return nil, ErrNotImplemented }
 
 func ttyName(int) string { return "" }
