@@ -168,3 +168,17 @@ func chainText(chain []proctree.Process) string {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// authorizeWrite refuses a Set or Delete under a rule that denies the
+// caller: a secret an agent may not read is one it may not replace either
+// (else it could point org/prod/DB_HOST at its own server and wait for a
+// person's deploy to send the password there).
+func (s *Server) authorizeWrite(ctx context.Context, c Caller, name string) error {
+	d := s.policy().Decide(c.Verdict.Kind, name)
+	if d.Action != policy.Deny {
+		return nil
+	}
+	noteDecision(ctx, d.Rule(), "")
+	s.log.Warn("change refused by policy", "name", name, "pid", c.Cred.PID, "verdict", c.Verdict.Kind.String(), "rule", d.Rule())
+	return refusal(d.Err().Error() + " (it covers changes too)")
+}

@@ -545,7 +545,15 @@ name = "mybot"
 programs = ["mybot"]
 `)
 		d.run(t, "sk_test_FAKE_ci_token", "set", "ci/TOKEN")
-		d.run(t, "sk_test_FAKE_ci_prod", "set", "ci/prod/TOKEN")
+		// A rule that denies a caller covers changes too: the secret is
+		// not stored, and the get below is refused by the rule before any
+		// lookup.
+		set := exec.Command(d.hush, "set", "ci/prod/TOKEN")
+		set.Env, set.Dir, set.Stdin = d.env(), "/", strings.NewReader("sk_test_FAKE_ci_prod")
+		set.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if out, err := set.CombinedOutput(); err == nil || !strings.Contains(string(out), `denied by policy rule "ci/prod"`) {
+			t.Fatalf("set under a denying rule: err %v, output %s", err, out)
+		}
 		d.run(t, "sk_test_FAKE_ci_confirm", "set", "ci/confirm/TOKEN")
 
 		for _, tc := range []struct {

@@ -81,6 +81,9 @@ func (h secretService) Set(ctx context.Context, req *hushv1.SetRequest) (*hushv1
 	if err := secret.ValidateValue(name, value); err != nil {
 		return nil, err
 	}
+	if err := h.s.authorizeWrite(ctx, callerOf(ctx), name); err != nil {
+		return nil, err
+	}
 	if err := h.s.st.Put(ctx, name, value); err != nil {
 		return nil, err
 	}
@@ -90,6 +93,9 @@ func (h secretService) Set(ctx context.Context, req *hushv1.SetRequest) (*hushv1
 
 func (h secretService) Delete(ctx context.Context, req *hushv1.DeleteRequest) (*hushv1.DeleteResponse, error) {
 	if err := secret.ValidateName(req.GetName()); err != nil {
+		return nil, err
+	}
+	if err := h.s.authorizeWrite(ctx, callerOf(ctx), req.GetName()); err != nil {
 		return nil, err
 	}
 	if err := h.s.st.Delete(ctx, req.GetName()); err != nil {

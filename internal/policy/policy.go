@@ -148,6 +148,29 @@ func New(unknown Unknown, rules ...Rule) (*Policy, error) {
 	// Under is segment-wise, so of the rules that hold a name the longest
 	// prefix is the most specific.
 	slices.SortStableFunc(p.rules, func(a, b Rule) int { return len(b.Prefix) - len(a.Prefix) })
+	// A column a rule leaves unset takes its parent rule's value, so a rule
+	// written to make one column stricter (org/prod person = confirm) never
+	// loosens another that a parent set (org agent = deny). Parents come
+	// later in the slice; resolve from the least specific up.
+	for i := len(p.rules) - 1; i >= 0; i-- {
+		r := &p.rules[i]
+		for j := i + 1; j < len(p.rules); j++ {
+			parent := p.rules[j]
+			if parent.Prefix != "" && !secret.Under(parent.Prefix, r.Prefix) {
+				continue
+			}
+			if r.Agent == Inherit {
+				r.Agent = parent.Agent
+			}
+			if r.Unknown == Inherit {
+				r.Unknown = parent.Unknown
+			}
+			if r.Person == Inherit {
+				r.Person = parent.Person
+			}
+			break
+		}
+	}
 	return p, nil
 }
 

@@ -146,3 +146,20 @@ func must(p *policy.Policy, err error) *policy.Policy {
 	}
 	return p
 }
+
+func TestAnUnsetColumnTakesTheParentRulesValue(t *testing.T) {
+	// A rule that only tightens what people get must not loosen what a
+	// parent rule denies to agents.
+	p := must(policy.New(policy.UnknownAsAgent,
+		policy.Rule{Prefix: "org", Agent: policy.Deny},
+		policy.Rule{Prefix: "org/prod", Person: policy.Confirm},
+	))
+	for _, kind := range []detect.Kind{detect.Agent, detect.Unknown} {
+		if got := p.Decide(kind, "org/prod/DB").Outcome(); got != "deny" {
+			t.Errorf("%v caller: org/prod/DB is %s, want deny (inherited from org)", kind, got)
+		}
+	}
+	if got := p.Decide(detect.Person, "org/prod/DB").Outcome(); got != "confirm" {
+		t.Errorf("person: org/prod/DB is %s, want confirm", got)
+	}
+}
