@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path"
 	"strings"
@@ -18,6 +20,9 @@ import (
 	"github.com/hush-dev/hush/internal/secret"
 	"github.com/hush-dev/hush/internal/store"
 	"github.com/hush-dev/hush/internal/store/filevault"
+	"github.com/hush-dev/hush/internal/store/keychain"
+	"github.com/hush-dev/hush/internal/store/secretservice"
+	"github.com/hush-dev/hush/launchd"
 	"github.com/hush-dev/hush/server"
 )
 
@@ -267,7 +272,7 @@ func (a *app) serve(cmd *cobra.Command, s *settings, treeRoot int) error {
 	if err := server.Harden(); err != nil {
 		return fmt.Errorf("hardening the daemon: %w", err)
 	}
-	st, err := openStore(s)
+	st, err := openStore(cmd.Context(), s, s.cfg.Backend)
 	if err != nil {
 		return err
 	}
@@ -283,7 +288,7 @@ func (a *app) serve(cmd *cobra.Command, s *settings, treeRoot int) error {
 		return err
 	}
 	defer al.Close()
-	l, err := server.Listen(s.paths.Socket)
+	l, err := listen(s)
 	if err != nil {
 		return err
 	}
@@ -304,14 +309,34 @@ func (a *app) serve(cmd *cobra.Command, s *settings, treeRoot int) error {
 }
 
 // openStore opens the backend config.toml selects.
-func openStore(s *settings) (store.Store, error) {
-	switch s.cfg.Backend {
+func openStore(ctx context.Context, s *settings, backend string) (store.Store, error) {
+	switch backend {
 	case "", "file":
 		v, err := filevault.Open(s.paths.Vault)
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("no vault at %s: run 'hush init' first", s.paths.Vault)
 		}
 		return v, err
+	case "secretservice":
+		return secretservice.Open(ctx)
+	case "keychain":
+		return keychain.Open(ctx)
 	}
-	return nil, fmt.Errorf("unknown backend %q in %s (want file, secretservice or keychain)", s.cfg.Backend, s.paths.ConfigFile)
+	return nil, fmt.Errorf("unknown backend %q in %s (want file, secretservice or keychain)", backend, s.paths.ConfigFile)
+}
+
+// listen takes the socket systemd or launchd opened for us (socket
+// activation), else makes our own.
+func listen(s *settings) (net.Listener, error) {
+	ls, err := launchd.Listeners()
+	if err != nil {
+		return nil, err
+	}
+	if len(ls) > 0 {
+		for _, extra := range ls[1:] {
+			extra.Close()
+		}
+		return ls[0], nil
+	}
+	return server.Listen(s.paths.Socket)
 }

@@ -96,6 +96,8 @@ value; an agent gets a line that sources a private, self-deleting script.`,
 		a.demoCommand(),
 		a.whoamiCommand(),
 		a.auditCommand(),
+		a.migrateCommand(),
+		a.serviceCommand(),
 	)
 	return root
 }

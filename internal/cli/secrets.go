@@ -60,7 +60,7 @@ history would see it.`,
 
 func (a *app) getCommand() *cobra.Command {
 	var prefix, shell string
-	var asFile bool
+	var asFile, toClip bool
 	var allow []string
 	cmd := &cobra.Command{
 		Use:   "get NAME | get --prefix PREFIX",
@@ -104,6 +104,12 @@ Chain it with the command that needs the secret: source '…' && deploy.`,
 			if err != nil {
 				return err
 			}
+			if res.Delivery == hushv1.Delivery_DELIVERY_PLAINTEXT && toClip {
+				if prefix != "" {
+					return usagef("--clip copies one secret; give a NAME, not --prefix")
+				}
+				return a.copyToClipboard(cmd.Context(), s, res.Secrets[0])
+			}
 			if res.Delivery == hushv1.Delivery_DELIVERY_PLAINTEXT && !asFile {
 				return a.printPlain(res, prefix != "")
 			}
@@ -118,6 +124,7 @@ Chain it with the command that needs the secret: source '…' && deploy.`,
 	cmd.Flags().StringVar(&prefix, "prefix", "", "deliver every secret below `PREFIX`")
 	cmd.Flags().StringVar(&shell, "shell", "", "handoff script dialect: posix (default; fish reads it too) or fish")
 	cmd.Flags().StringArrayVar(&allow, "allow-dangerous", nil, "hand off `NAME` although it is a variable that makes programs run its value (PROMPT_COMMAND, BASH_ENV, …)")
+	cmd.Flags().BoolVar(&toClip, "clip", false, "people: copy the value to the clipboard (cleared after clip_clear, 30 s) instead of printing it; agents get the handoff as usual")
 	cmd.Flags().BoolVar(&asFile, "as-file", false, "hand off NAME_FILE=<path of a private file holding the value> instead of the value")
 	return cmd
 }

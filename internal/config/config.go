@@ -120,6 +120,7 @@ func EnsurePrivateDir(dir string) error {
 type Config struct {
 	Backend    string         `toml:"backend"`     // "file" (default), "secretservice", "keychain"
 	HandoffTTL time.Duration  `toml:"handoff_ttl"` // default 120s, written as "120s"
+	ClipClear  time.Duration  `toml:"clip_clear"`  // hush get --clip clears after this; default 30s
 	Detect     DetectConfig   `toml:"detect"`
 	Policy     PolicyConfig   `toml:"policy"`
 	Approval   ApprovalConfig `toml:"approval"`
@@ -140,6 +141,7 @@ func Default() *Config {
 	return &Config{
 		Backend:    "file",
 		HandoffTTL: 120 * time.Second,
+		ClipClear:  30 * time.Second,
 		Approval:   DefaultApproval(),
 	}
 }
@@ -210,6 +212,12 @@ func (c *Config) validate(md toml.MetaData) error {
 	}
 	if c.HandoffTTL < MinHandoffTTL || c.HandoffTTL > MaxHandoffTTL {
 		return fmt.Errorf("handoff_ttl %s is outside %s..%s", c.HandoffTTL, MinHandoffTTL, MaxHandoffTTL)
+	}
+	if md.IsDefined("clip_clear") && md.Type("clip_clear") != "String" {
+		return fmt.Errorf(`clip_clear must be a duration string such as "30s"`)
+	}
+	if c.ClipClear < time.Second || c.ClipClear > time.Hour {
+		return fmt.Errorf("clip_clear %s is outside 1s..1h", c.ClipClear)
 	}
 	return c.validateAccess(md)
 }
