@@ -154,6 +154,41 @@ func (tr *tree) node(rel, js string, terminal bool) *exec.Cmd {
 	return tr.start(exec.Command(node, tr.write(rel, js)), terminal)
 }
 
+// nodeIn starts node in a directory under the tree's directory, with script
+// as its only argument, given as written: relative paths stay relative.
+func (tr *tree) nodeIn(dir, script string, terminal bool) *exec.Cmd {
+	tr.t.Helper()
+	cmd := exec.Command(proctreetest.Tool(tr.t, "node", "nodejs"), script)
+	cmd.Dir = filepath.Join(tr.dir, dir)
+	if err := os.MkdirAll(cmd.Dir, 0o700); err != nil {
+		tr.t.Fatal(err)
+	}
+	return tr.start(cmd, terminal)
+}
+
+// claudeCodeFrom builds an npm install of Claude Code whose cli.js starts
+// the caller, run as `node script` from dir.
+func claudeCodeFrom(dir, script string) func(tr *tree) int {
+	return func(tr *tree) int {
+		tr.write(claudeCode+"/cli.js", tr.spawnCaller())
+		tr.nodeIn(dir, script, false)
+		return tr.caller.Wait(tr.t)
+	}
+}
+
+// link makes a symlink at rel under the tree's directory pointing at target.
+func (tr *tree) link(rel, target string) string {
+	tr.t.Helper()
+	dst := filepath.Join(tr.dir, rel)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		tr.t.Fatal(err)
+	}
+	if err := os.Symlink(target, dst); err != nil {
+		tr.t.Fatal(err)
+	}
+	return dst
+}
+
 // spawnCaller is node code that starts the caller and stays alive.
 func (tr *tree) spawnCaller() string {
 	cmd, _ := json.Marshal(tr.caller.Command)
@@ -232,6 +267,9 @@ type attempt struct {
 	signal string // the evidence, without PIDs
 }
 
+// claudeCode is where npm installs Claude Code, under a prefix.
+const claudeCode = "lib/node_modules/@anthropic-ai/claude-code"
+
 var attempts = []attempt{
 	{
 		name: "renamed agent binary (a copy of sh named claude)",
@@ -280,6 +318,40 @@ var attempts = []attempt{
 			return tr.caller.Wait(tr.t)
 		},
 		kind: detect.Agent, agent: "claude", signal: "argv:@anthropic-ai/claude-code",
+	},
+	{
+		name:  "D2 relative: cd …/node_modules/@anthropic-ai/claude-code && node cli.js",
+		build: claudeCodeFrom(claudeCode, "cli.js"),
+		kind:  detect.Agent, agent: "claude", signal: "script:@anthropic-ai/claude-code",
+	},
+	{
+		name:  "D2 relative: node ./cli.js in the package directory",
+		build: claudeCodeFrom(claudeCode, "./cli.js"),
+		kind:  detect.Agent, agent: "claude", signal: "script:@anthropic-ai/claude-code",
+	},
+	{
+		name:  "D2 relative: node ../claude-code/cli.js from a sibling package",
+		build: claudeCodeFrom("lib/node_modules/@anthropic-ai/sdk", "../claude-code/cli.js"),
+		kind:  detect.Agent, agent: "claude", signal: "script:@anthropic-ai/claude-code",
+	},
+	{
+		name: "D2 through a symlink: node ~/bin/helper.js, a link to …/claude-code/cli.js",
+		build: func(tr *tree) int {
+			cli := tr.write(claudeCode+"/cli.js", tr.spawnCaller())
+			tr.nodeIn(".", tr.link("bin/helper.js", cli), false)
+			return tr.caller.Wait(tr.t)
+		},
+		kind: detect.Agent, agent: "claude", signal: "script:@anthropic-ai/claude-code",
+	},
+	{
+		name: "D2 through a relative symlink to a script named codex.js: cd ~/bin && node helper.js",
+		build: func(tr *tree) int {
+			tr.write("lib/node_modules/@openai/codex/bin/codex.js", tr.spawnCaller())
+			tr.link("bin/helper.js", "../lib/node_modules/@openai/codex/bin/codex.js")
+			tr.nodeIn("bin", "helper.js", false)
+			return tr.caller.Wait(tr.t)
+		},
+		kind: detect.Agent, agent: "codex", signal: "script:codex",
 	},
 	{
 		name: "D2: native install at ~/.local/share/claude/versions/1.2.3/claude",
@@ -435,6 +507,33 @@ var attempts = []attempt{
 		name: "a person: plain node server.js at a terminal",
 		build: func(tr *tree) int {
 			return tr.node("server.js", "setInterval(() => {}, 1 << 30);\n", true).Process.Pid
+		},
+		kind: detect.Person, signal: "tty",
+	},
+	{
+		name: "a person: node server.js run from its project directory at a terminal",
+		build: func(tr *tree) int {
+			tr.write("src/app/server.js", "setInterval(() => {}, 1 << 30);\n")
+			return tr.nodeIn("src/app", "server.js", true).Process.Pid
+		},
+		kind: detect.Person, signal: "tty",
+	},
+	{
+		name: "a person: node server.js run from a project directory named claude at a terminal",
+		build: func(tr *tree) int {
+			tr.write("src/claude/server.js", "setInterval(() => {}, 1 << 30);\n")
+			return tr.nodeIn("src/claude", "server.js", true).Process.Pid
+		},
+		kind: detect.Person, signal: "tty",
+	},
+	{
+		name: "a person: vim ./cli.js at a terminal in an agent's package directory (a plain argument)",
+		build: func(tr *tree) int {
+			tr.write(claudeCode+"/cli.js", "")
+			cmd := sh(tr.install("bin/vim", false), tr.caller.Command+"; true", "./cli.js")
+			cmd.Dir = filepath.Join(tr.dir, claudeCode)
+			tr.start(cmd, true)
+			return tr.caller.Wait(tr.t)
 		},
 		kind: detect.Person, signal: "tty",
 	},

@@ -3,6 +3,7 @@ package detect
 import (
 	"fmt"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/hush-dev/hush/internal/proctree"
@@ -119,37 +120,85 @@ func interpreter(name string) bool {
 // `node /usr/local/bin/amp`, the module of `python3 -m aider`, the program
 // of `env FOO=1 amp`. Inline code (-c, -e) has no script.
 func scriptOf(argv []string) string {
+	s, _ := interpreted(argv)
+	return s
+}
+
+// scriptFile returns the file an interpreter in argv reads its program
+// from, as given, or "": not a module (python -m), nor a program that env
+// looks up in PATH.
+func scriptFile(argv []string) string {
+	if s, file := interpreted(argv); file {
+		return s
+	}
+	return ""
+}
+
+// interpreted returns scriptOf's answer and whether it names a file the
+// interpreter opens, relative to its working directory unless absolute.
+func interpreted(argv []string) (script string, file bool) {
 	if len(argv) < 2 {
-		return ""
+		return "", false
 	}
 	prog := normalize(base(argv[0]))
 	if !interpreter(prog) {
-		return ""
+		return "", false
 	}
 	for i := 1; i < len(argv); i++ {
 		a := argv[i]
 		switch {
 		case a == "-c" || a == "-e" || a == "--eval" || a == "-p" || a == "--print":
-			return ""
+			return "", false
 		case a == "-m" && strings.HasPrefix(prog, "python"):
 			if i+1 < len(argv) {
 				mod, _, _ := strings.Cut(argv[i+1], ".")
-				return mod
+				return mod, false
 			}
-			return ""
+			return "", false
 		case a == "--":
 			if i+1 < len(argv) {
-				return argv[i+1]
+				return argv[i+1], prog != "env"
 			}
-			return ""
+			return "", false
 		case strings.HasPrefix(a, "-"):
 			continue
 		case prog == "env" && strings.Contains(a, "="):
 			continue
 		}
-		return a
+		return a, prog != "env"
 	}
-	return ""
+	return "", false
+}
+
+// resolvedScript returns where the script an interpreter runs really is, or
+// "" when that is no more than argv already says: a relative path joined to
+// the process's working directory (`cd …/claude-code && node cli.js`), then
+// symlinks followed (`node ~/bin/helper` → …/claude-code/cli.js). When the
+// links cannot be followed (the file is gone, a directory is not ours to
+// search), the joined path is what there is. Only the script is resolved,
+// never a plain argument: `vim cli.js` says nothing about vim.
+func resolvedScript(p proctree.Process, argv []string) string {
+	given := scriptFile(argv)
+	if given == "" {
+		return ""
+	}
+	s := given
+	if !filepath.IsAbs(s) {
+		cwd := strings.TrimSuffix(p.Cwd, " (deleted)")
+		if !filepath.IsAbs(cwd) {
+			return ""
+		}
+		s = filepath.Join(cwd, s)
+	}
+	// Lstat and readlink only: nothing is opened, so a FIFO or device
+	// named in argv is never read from.
+	if r, err := filepath.EvalSymlinks(s); err == nil {
+		s = r
+	}
+	if s == filepath.Clean(given) {
+		return ""
+	}
+	return s
 }
 
 type envMarker struct {
@@ -294,12 +343,37 @@ func (m *matcher) byName(p proctree.Process) (agent, evidence string) {
 		}
 	}
 	for _, t := range paths {
-		comps := components(t.text)
+		if sig, pat := m.installPath(t.text); sig != "" {
+			return sig, t.where + ":" + pat
+		}
+	}
+
+	// The script where it really is: its own name (a symlink's target) and
+	// its install path. Not its directories' names: for a relative script
+	// those come from the working directory, and a person's project called
+	// claude is where they work, not an agent.
+	if r := resolvedScript(p, argv); r != "" {
+		n := normalize(base(r))
 		for _, sig := range m.sigs {
-			for _, pat := range sig.patterns {
-				if containsRun(comps, pat) {
-					return sig.name, t.where + ":" + strings.Join(pat, "/")
-				}
+			if term, ok := sig.named(n, true); ok {
+				return sig.name, "script:" + term
+			}
+		}
+		if sig, pat := m.installPath(r); sig != "" {
+			return sig, "script:" + pat
+		}
+	}
+	return "", ""
+}
+
+// installPath returns the agent whose install path (ArgvPatterns) occurs in
+// path, and the pattern.
+func (m *matcher) installPath(path string) (agent, pattern string) {
+	comps := components(path)
+	for _, sig := range m.sigs {
+		for _, pat := range sig.patterns {
+			if containsRun(comps, pat) {
+				return sig.name, strings.Join(pat, "/")
 			}
 		}
 	}

@@ -53,6 +53,9 @@ func TestScriptOfFindsWhatAnInterpreterRuns(t *testing.T) {
 	}
 }
 
+// pkgDir is an npm install of Claude Code; it need not exist.
+const pkgDir = "/nonexistent/lib/node_modules/@anthropic-ai/claude-code"
+
 func TestByNameMatchesWhatAProcessRunsAsNotWhatItMentions(t *testing.T) {
 	m := newMatcher(builtinSignatures)
 	for _, tc := range []struct {
@@ -87,6 +90,14 @@ func TestByNameMatchesWhatAProcessRunsAsNotWhatItMentions(t *testing.T) {
 		{"a plain node server is not an agent", proctree.Process{Comm: "node", Exe: "/usr/bin/node", Argv: []string{"node", "server.js"}}, "", ""},
 		{"a plain bash is not an agent", proctree.Process{Comm: "bash", Exe: "/usr/bin/bash", Argv: []string{"-bash"}}, "", ""},
 		{"claude-squad is another tool", proctree.Process{Comm: "claude-squad", Argv: []string{"claude-squad"}}, "", ""},
+
+		{"a relative script in an agent's package directory counts", proctree.Process{Comm: "node", Cwd: pkgDir, Argv: []string{"node", "cli.js"}}, "claude", "script:@anthropic-ai/claude-code"},
+		{"a relative script counts when the directory was deleted", proctree.Process{Comm: "node", Cwd: pkgDir + " (deleted)", Argv: []string{"node", "./cli.js"}}, "claude", "script:@anthropic-ai/claude-code"},
+		{"a relative script with an unreadable working directory is not resolved", proctree.Process{Comm: "node", Argv: []string{"node", "cli.js"}}, "", ""},
+		{"a relative script in a project named after an agent is not an agent", proctree.Process{Comm: "node", Cwd: "/srv/claude", Argv: []string{"node", "server.js"}}, "", ""},
+		{"a plain argument is not resolved", proctree.Process{Comm: "vim", Cwd: pkgDir, Argv: []string{"vim", "cli.js"}}, "", ""},
+		{"a python module is not a path", proctree.Process{Comm: "python3", Cwd: pkgDir, Argv: []string{"python3", "-m", "http.server"}}, "", ""},
+		{"env's program is looked up in PATH, not the working directory", proctree.Process{Comm: "env", Cwd: pkgDir, Argv: []string{"env", "A=1", "cli.js"}}, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			agent, evidence := m.byName(tc.p)
@@ -94,6 +105,25 @@ func TestByNameMatchesWhatAProcessRunsAsNotWhatItMentions(t *testing.T) {
 				t.Errorf("byName = %q %q, want %q %q", agent, evidence, tc.agent, tc.evidence)
 			}
 		})
+	}
+}
+
+func TestScriptFileIsOnlyAFileTheInterpreterOpens(t *testing.T) {
+	for _, tc := range []struct {
+		argv []string
+		want string
+	}{
+		{[]string{"node", "cli.js"}, "cli.js"},
+		{[]string{"bash", "--", "./amp"}, "./amp"},
+		{[]string{"python3", "-m", "aider"}, ""},
+		{[]string{"env", "A=1", "goose"}, ""},
+		{[]string{"env", "--", "goose"}, ""},
+		{[]string{"node", "-e", "1"}, ""},
+		{[]string{"vim", "cli.js"}, ""},
+	} {
+		if got := scriptFile(tc.argv); got != tc.want {
+			t.Errorf("scriptFile(%q) = %q, want %q", tc.argv, got, tc.want)
+		}
 	}
 }
 

@@ -20,7 +20,9 @@ type Signature struct {
 	// ArgvPatterns are path fragments that an install leaves in argv or in
 	// the exe path, matched as whole consecutive components:
 	// "@anthropic-ai/claude-code" matches
-	// /usr/lib/node_modules/@anthropic-ai/claude-code/cli.js.
+	// /usr/lib/node_modules/@anthropic-ai/claude-code/cli.js. The script an
+	// interpreter runs is also matched where it really is, resolved against
+	// the working directory and through symlinks (`node cli.js`).
 	ArgvPatterns []string
 	// EnvMarkers are environment variables the agent sets for the commands
 	// it runs: "NAME" (present, whatever its value) or "NAME=VALUE".

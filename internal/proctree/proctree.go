@@ -16,6 +16,7 @@ type Process struct {
 	Start     uint64 // clock ticks since boot on Linux
 	Comm      string
 	Exe       string // target of /proc/PID/exe, "" if unreadable
+	Cwd       string // target of /proc/PID/cwd, where relative paths start; "" if unreadable
 	Argv      []string
 	SID       int // session ID
 	TTY       int // controlling terminal device number, 0 if none

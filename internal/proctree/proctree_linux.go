@@ -225,12 +225,13 @@ func read(pid int) (Process, error) {
 	if err != nil {
 		return Process{}, err
 	}
-	// Zombies and other UIDs' processes have no readable exe link; that is
-	// information, not an error.
+	// Zombies and other UIDs' processes have no readable exe and cwd
+	// links; that is information, not an error.
 	exe, _ := os.Readlink(procPath(pid, "exe"))
+	cwd, _ := os.Readlink(procPath(pid, "cwd"))
 	p := Process{
 		PID: pid, PPID: st.ppid, UID: uid, Start: st.start,
-		Comm: st.comm, Exe: exe, Argv: splitNUL(cmdline),
+		Comm: st.comm, Exe: exe, Cwd: cwd, Argv: splitNUL(cmdline),
 		SID: st.sid, TTY: st.tty,
 	}
 	// Everything above was read through the PID: confirm it still names the

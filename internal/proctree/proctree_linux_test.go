@@ -94,6 +94,36 @@ func TestReadKeepsOddNamesAndArgumentsExact(t *testing.T) {
 	}
 }
 
+// A process resolves relative paths (`node cli.js`) against its working
+// directory; detection needs the real one, symlinks in it resolved as the
+// kernel holds it.
+func TestReadSeesTheWorkingDirectory(t *testing.T) {
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(dir, "app dir")
+	if err := os.Mkdir(work, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(work, link); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(proctreetest.Tool(t, "sleep", "coreutils"), "600")
+	cmd.Dir = link
+	cmd.Env = proctreetest.CleanEnv(dir)
+	proctreetest.Start(t, cmd)
+
+	p, err := proctree.Read(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Cwd != work {
+		t.Errorf("Cwd = %q, want %q", p.Cwd, work)
+	}
+}
+
 func TestReadSeesTheControllingTerminal(t *testing.T) {
 	ptmx, tty, err := pty.Open()
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 
 	"github.com/hush-dev/hush/internal/run"
 )
@@ -127,4 +128,89 @@ func TestWindowSizeFollowsTheTerminal(t *testing.T) {
 		t.Fatal("the child never saw the new size")
 	}
 	waitFor(t, "the new size", func() bool { return strings.Contains(screen.String(), "50 132") })
+}
+
+// What reaches the caller's terminal is exactly what the child wrote, with
+// each newline translated once: hush neither adds bytes nor translates
+// twice, whatever was pending on the terminal and whatever the masker held
+// back.
+func TestTerminalGetsExactlyTheChildsBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// typed is what sits in the terminal's input before hush runs.
+		typed string
+		argv  []string
+		want  string
+		code  int
+	}{
+		{
+			name: "a line comes out with its newline translated once",
+			argv: []string{"sh", "-c", "echo hi"},
+			want: "hi\r\n",
+		},
+		{
+			name: "a tail the masker held back until the end is translated once",
+			// The start of a secret, long enough to be held until the
+			// child is gone.
+			argv: []string{"sh", "-c", `printf 'sk_te\n'`},
+			want: "sk_te\r\n",
+		},
+		{
+			name:  "an end of input typed before hush ran (script(1) sends one) ends the child's input and echoes nothing",
+			typed: "\x04",
+			argv:  []string{"sh", "-c", `read line; echo "read:$?:$line"`},
+			want:  "read:1:\r\n",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			master, tty, screen := parentTerminal(t, 24, 80)
+			if tc.typed != "" {
+				if _, err := master.Write([]byte(tc.typed)); err != nil {
+					t.Fatal(err)
+				}
+				awaitInput(t, tty)
+			}
+			// Bounded, so that a child that never sees the end of its
+			// input fails the test instead of hanging it.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			code, err := run.Run(ctx, run.Options{
+				Argv: tc.argv, Vars: []run.Var{stripeVar}, Environ: cleanEnv(t), Mask: true,
+				Stdin: tty, Stdout: tty, Stderr: tty,
+			})
+			if err != nil || code != tc.code {
+				t.Errorf("Run = %d, %v; want exit code %d", code, err, tc.code)
+			}
+			// Everything Run wrote is on the screen once this mark is.
+			const end = "<end>"
+			if _, err := tty.Write([]byte(end)); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the end mark", func() bool { return strings.Contains(screen.String(), end) })
+			if got := strings.TrimSuffix(screen.String(), end); got != tc.want {
+				t.Errorf("the terminal got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// awaitInput waits until the terminal has taken in what the test typed: in
+// canonical mode it is readable once a line or an end of input is complete.
+func awaitInput(t *testing.T, tty *os.File) {
+	t.Helper()
+	rc, err := tty.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	var perr error
+	if err := rc.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, perr = unix.Poll(fds, 10_000)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if perr != nil || n != 1 {
+		t.Fatalf("the terminal never took the typed input: %d, %v", n, perr)
+	}
 }

@@ -6,7 +6,10 @@
 // variables replace inherited ones of the same name unless PreserveEnv is
 // set (field case R1). Exit codes pass through; a child killed by a signal
 // gives 128+signal, as shells report it. SIGINT, SIGTERM and SIGHUP sent to
-// hush are forwarded to the child.
+// hush are forwarded to the child. On Linux a child whose hush dies without
+// a chance to forward anything (SIGKILL, a crash) gets SIGTERM from the
+// kernel (the parent-death signal). That covers the child, not what it
+// starts in turn: a process bent on outliving hush can fork away from it.
 //
 // When Stdout is a terminal the child runs under a pseudo-terminal of its
 // own, so it still sees a terminal (colours, progress bars, TUIs) while its
@@ -160,6 +163,12 @@ func Run(ctx context.Context, o Options) (int, error) {
 	}
 
 	c := &child{cmd: &exec.Cmd{Path: path, Args: o.Argv, Env: env, WaitDelay: drainGrace}, mask: m}
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{}
+	// The child must not outlive hush unsupervised (see dieWithParent);
+	// the thread that starts it is the one whose death it follows.
+	dieWithParent(c.cmd.SysProcAttr)
+	unpin := pinThread()
+	defer unpin()
 	// Catch the signals before the child exists, so one arriving while it
 	// starts is forwarded rather than killing hush.
 	sigs := make(chan os.Signal, 8)
@@ -185,6 +194,9 @@ func Run(ctx context.Context, o Options) (int, error) {
 		c.term.finish()
 	}
 	c.closeWriters()
+	if c.term != nil {
+		c.term.restoreInput()
+	}
 	if c.cmd.ProcessState == nil {
 		return ExitCannotRun, waitErr
 	}

@@ -3,7 +3,6 @@ package run
 import (
 	"io"
 	"os"
-	"syscall"
 	"time"
 
 	"github.com/creack/pty"
@@ -42,7 +41,8 @@ func (c *child) startTerminal(outer *os.File, stdin io.Reader, stderr io.Writer)
 	if f, ok := stdin.(*os.File); ok && isTerminal(f) {
 		t.stdin, rawInput = f, true
 	}
-	copyModes(outer, tty, rawInput)
+	modes := termios(outer)
+	copyModes(modes, tty, rawInput)
 
 	c.cmd.Stdout = tty
 	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
@@ -53,11 +53,20 @@ func (c *child) startTerminal(outer *os.File, stdin io.Reader, stderr io.Writer)
 	c.cmd.Stdin = stdin
 	if t.stdin != nil {
 		c.cmd.Stdin = tty
+		if err := t.takeInput(modes); err != nil {
+			master.Close()
+			return err
+		}
 	}
 	// A session of its own with the pty as controlling terminal (fd 1 in
 	// the child), as a login shell would have.
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 1}
+	c.cmd.SysProcAttr.Setsid = true
+	c.cmd.SysProcAttr.Setctty = true
+	c.cmd.SysProcAttr.Ctty = 1
 	if err := c.cmd.Start(); err != nil {
+		if t.restore != nil {
+			t.restore()
+		}
 		master.Close()
 		return err
 	}
@@ -70,7 +79,6 @@ func (c *child) startTerminal(outer *os.File, stdin io.Reader, stderr io.Writer)
 		_, _ = io.Copy(out, master)
 	}()
 	if t.stdin != nil {
-		t.restore = makeRaw(t.stdin)
 		t.inDone = make(chan struct{})
 		go func() {
 			defer close(t.inDone)
@@ -81,8 +89,72 @@ func (c *child) startTerminal(outer *os.File, stdin io.Reader, stderr io.Writer)
 	return nil
 }
 
-// finish collects the last output once the child has exited and gives the
-// caller's terminal back as it was.
+// takeInput moves what was typed ahead to the child's terminal and puts
+// ours in raw mode. Both happen before the child starts: output it wrote
+// while ours still translated newlines would reach the screen as \r\r\n.
+func (t *terminal) takeInput(modes *unix.Termios) error {
+	eof := byte(4) // ^D, the default
+	if modes != nil {
+		eof = modes.Cc[unix.VEOF]
+	}
+	if in := termios(t.stdin); in != nil && in.Lflag&unix.ICANON != 0 {
+		if ahead := typeahead(t.stdin, eof); len(ahead) > 0 {
+			if _, err := t.master.Write(ahead); err != nil {
+				return err
+			}
+		}
+	}
+	t.restore = makeRaw(t.stdin)
+	return nil
+}
+
+// maxTypeahead bounds what typeahead takes: it must fit in the child's
+// terminal, which nobody reads yet, and input that keeps coming must not
+// hold the child back. What is left arrives raw.
+const maxTypeahead = 1024
+
+// typeahead takes what is waiting in a terminal in canonical mode: whole
+// lines, and end-of-file marks (a ^D at the start of a line). Left there, a
+// mark would turn into a NUL byte when the terminal goes raw, which the
+// child's terminal echoes as ^@; script(1) sends one as soon as its own
+// input ends. A line is passed on as typed and a mark as eof, the child's
+// terminal's end-of-file character, so the child sees the end of its input
+// as it would have without hush. A partial line stays and arrives raw.
+func typeahead(f *os.File, eof byte) []byte {
+	var out []byte
+	buf := make([]byte, 256)
+	control(f, func(fd int) {
+		for tries := 0; len(out) < maxTypeahead && tries < maxTypeahead; tries++ {
+			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+			n, err := unix.Poll(fds, 0)
+			if err == unix.EINTR {
+				continue
+			}
+			// A terminal that hung up reads as an endless end of file.
+			if err != nil || n == 0 || fds[0].Revents&unix.POLLIN == 0 ||
+				fds[0].Revents&(unix.POLLHUP|unix.POLLERR|unix.POLLNVAL) != 0 {
+				return
+			}
+			n, err = unix.Read(fd, buf[:min(len(buf), maxTypeahead-len(out))])
+			switch {
+			case err == unix.EINTR:
+				continue
+			case err != nil:
+				return
+			case n > 0:
+				out = append(out, buf[:n]...)
+			case eof != 0 && eof != 0xff: // 0xff: _POSIX_VDISABLE on macOS
+				out = append(out, eof)
+			}
+		}
+	})
+	return out
+}
+
+// finish collects the last output once the child has exited. The caller
+// then flushes the masker and gives the terminal back (restoreInput): in
+// that order, so that what the masker held back is written while the
+// terminal is still raw and its newlines are not translated twice.
 func (t *terminal) finish() {
 	select {
 	case <-t.outDone:
@@ -93,15 +165,20 @@ func (t *terminal) finish() {
 		}
 	}
 	_ = t.master.Close()
-	if t.stdin != nil {
-		t.restore()
-		// Unblock the keystroke relay. This works when stdin is pollable
-		// (a pty opened by Go); for the process's own stdin the relay
-		// stays blocked until the next keystroke, which it then drops.
-		if t.stdin.SetReadDeadline(time.Now()) == nil {
-			<-t.inDone
-			_ = t.stdin.SetReadDeadline(time.Time{})
-		}
+}
+
+// restoreInput gives the caller's terminal back as it was.
+func (t *terminal) restoreInput() {
+	if t.stdin == nil {
+		return
+	}
+	t.restore()
+	// Unblock the keystroke relay. This works when stdin is pollable (a
+	// pty opened by Go); for the process's own stdin the relay stays
+	// blocked until the next keystroke, which it then drops.
+	if t.stdin.SetReadDeadline(time.Now()) == nil {
+		<-t.inDone
+		_ = t.stdin.SetReadDeadline(time.Time{})
 	}
 }
 
@@ -117,21 +194,30 @@ func (t *terminal) resize() {
 	control(t.master, func(fd int) { _ = unix.IoctlSetWinsize(fd, unix.TIOCSWINSZ, ws) })
 }
 
+// termios returns a terminal's modes, nil if they cannot be read.
+func termios(f *os.File) *unix.Termios {
+	var tio *unix.Termios
+	var err error
+	control(f, func(fd int) { tio, err = unix.IoctlGetTermios(fd, ioctlGetTermios) })
+	if err != nil {
+		return nil
+	}
+	return tio
+}
+
 // copyModes gives the child's terminal the modes of ours (erase and
 // interrupt characters, UTF-8 input, ...), as script(1) does. Output
 // processing (\n to \r\n) must happen once: on the child's terminal when
 // ours is put in raw mode, else on ours.
-func copyModes(outer, tty *os.File, rawOuter bool) {
-	var tio *unix.Termios
-	var err error
-	control(outer, func(fd int) { tio, err = unix.IoctlGetTermios(fd, ioctlGetTermios) })
-	if err != nil {
+func copyModes(modes *unix.Termios, tty *os.File, rawOuter bool) {
+	if modes == nil {
 		return
 	}
+	tio := *modes
 	if !rawOuter {
 		tio.Oflag &^= unix.OPOST
 	}
-	control(tty, func(fd int) { _ = unix.IoctlSetTermios(fd, ioctlSetTermios, tio) })
+	control(tty, func(fd int) { _ = unix.IoctlSetTermios(fd, ioctlSetTermios, &tio) })
 }
 
 // pollable returns a copy of f registered with Go's poller, so that a
