@@ -1,13 +1,16 @@
 GO ?= go
 
-.PHONY: all build test demo proto check-proto lint bench
+.PHONY: all build test demo proto check-proto lint bench bench-smoke soak fuzz
 all: build
 
 build:
 	$(GO) build -o bin/hush ./cmd/hush
 
+# Every test under the race detector, then every benchmark once (so they
+# keep compiling and running; figures come from `make bench`).
 test:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout=20m ./...
+	$(MAKE) bench-smoke
 
 proto:
 	rm -f proto/hush/v1/*.pb.go
@@ -24,3 +27,25 @@ lint:
 demo: build
 	@test -d e2e/node_modules || (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
 	./bin/hush demo
+
+# Benchmarks: every Go benchmark (figures for bench/RESULTS.md), then the
+# whole-process comparison with hyperfine (bench/compare.sh names its Debian
+# packages).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+	bench/compare.sh
+
+# Every benchmark once, so that they keep compiling and running.
+bench-smoke:
+	$(GO) test -run '^$$' -bench . -benchtime=1x -count=1 ./...
+
+# The long reliability runs: 1,000 SIGKILLs during writes, 64 clients for
+# 30 s with the daemon's RSS and descriptors watched. No -race: it would
+# distort the memory figures.
+soak:
+	HUSH_SOAK=1 $(GO) test -count=1 -timeout=60m -v -run 'SIGKILL|Load|Hundred' ./internal/reliability
+
+# Each fuzz target for FUZZTIME (CI runs bench/fuzz.sh 5s).
+FUZZTIME ?= 60s
+fuzz:
+	bench/fuzz.sh $(FUZZTIME)
