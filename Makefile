@@ -6,11 +6,10 @@ all: build
 build:
 	$(GO) build -o bin/hush ./cmd/hush
 
-# Every test under the race detector, then every benchmark once (so they
-# keep compiling and running; figures come from `make bench`).
-test:
+# Every benchmark once (so they keep compiling and running; figures come
+# from `make bench`), then every test under the race detector.
+test: bench-smoke
 	$(GO) test -race -count=1 -timeout=20m ./...
-	$(MAKE) bench-smoke
 
 proto:
 	rm -f proto/hush/v1/*.pb.go
