@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -18,6 +19,7 @@ import (
 	"github.com/hush-dev/hush/internal/proctree"
 	"github.com/hush-dev/hush/internal/secret"
 	"github.com/hush-dev/hush/internal/store"
+	"github.com/hush-dev/hush/internal/termtext"
 	hushv1 "github.com/hush-dev/hush/proto/hush/v1"
 )
 
@@ -68,10 +70,14 @@ func refuseReserved(req any) error {
 // store under a reserved name and, once read, keeps in memory, also while
 // the vault is locked again; until the store is first readable they are
 // written unsealed (see package audit).
+//
+// The log's head (see audit.Head) is kept in the store too, under
+// auditHeadName, so that a daemon started later notices a log cut at its
+// end; see audit_head.go.
 func WithAuditLog(l *audit.Log) Option {
 	return func(s *Server) {
 		if l != nil {
-			s.audit = &auditor{log: l}
+			s.audit = &auditor{log: l, kick: make(chan struct{}, 1)}
 		}
 	}
 }
@@ -81,6 +87,15 @@ type auditor struct {
 
 	keyMu    sync.Mutex
 	keyRetry time.Time
+
+	// headMu serialises checking and keeping the head.
+	headMu      sync.Mutex
+	headChecked bool       // the log was checked against the kept head
+	kept        audit.Head // the head last written to the store
+	// unkept counts records since the head was last kept; kick asks the
+	// keeper to keep it now.
+	unkept atomic.Int64
+	kick   chan struct{}
 }
 
 // auditedOps are the calls that touch a secret or change the daemon's
@@ -125,6 +140,10 @@ func noteDecision(ctx context.Context, rule, approval string) {
 // handle runs one unary call behind the reserved-name guard, translates its
 // error, and writes its audit record.
 func (s *Server) handle(ctx context.Context, method string, req any, handler grpc.UnaryHandler) (any, error) {
+	if s.audit != nil && method == hushv1.AdminService_Lock_FullMethodName {
+		// A locked vault cannot be written: keep the head while it can.
+		s.keepAuditHead(ctx)
+	}
 	note := &auditNote{}
 	ctx = context.WithValue(ctx, auditNoteKey{}, note)
 	var resp any
@@ -138,6 +157,11 @@ func (s *Server) handle(ctx context.Context, method string, req any, handler grp
 	op, ok := auditedOps[method]
 	if s.audit == nil || !ok {
 		return resp, err
+	}
+	if op == "Unlock" {
+		// Once a passphrase vault opens, the log can be checked against
+		// its kept head and the head kept again (after this record).
+		defer s.keepAuditHead(ctx)
 	}
 	rec := auditRecord(callerOf(ctx), op, req, resp, err)
 	note.mu.Lock()
@@ -157,6 +181,9 @@ func (s *Server) handle(ctx context.Context, method string, req any, handler grp
 func (s *Server) writeAudit(ctx context.Context, rec audit.Record) error {
 	s.ensureAuditKey(ctx)
 	_, err := s.audit.log.Append(rec)
+	if err == nil {
+		s.audit.recorded()
+	}
 	return err
 }
 
@@ -221,8 +248,8 @@ func auditRecord(c Caller, op string, req, resp any, err error) audit.Record {
 		PID:       c.Cred.PID,
 		Chain:     chainSummary(c.Chain),
 		Verdict:   c.Verdict.Kind.String(),
-		Agent:     c.Verdict.Agent,
-		Signal:    c.Verdict.Signal,
+		Agent:     termtext.Escape(c.Verdict.Agent),
+		Signal:    termtext.Escape(c.Verdict.Signal),
 		Result:    "ok",
 	}
 	if err != nil {
@@ -252,7 +279,8 @@ func auditRecord(c Caller, op string, req, resp any, err error) audit.Record {
 const maxChainLinks = 12
 
 // chainSummary names the caller's processes, nearest first: by comm only,
-// since an argv can hold anything, a value included.
+// since an argv can hold anything, a value included. A comm is whatever
+// the process set, so it is escaped before it reaches the record.
 func chainSummary(chain []proctree.Process) string {
 	names := make([]string, 0, min(len(chain), maxChainLinks)+1)
 	for i, p := range chain {
@@ -260,7 +288,7 @@ func chainSummary(chain []proctree.Process) string {
 			names = append(names, "…")
 			break
 		}
-		names = append(names, p.Comm)
+		names = append(names, termtext.Escape(p.Comm))
 	}
 	return strings.Join(names, "<")
 }
@@ -274,6 +302,11 @@ func recordProto(r audit.Record) *hushv1.AuditRecord {
 	case "agent":
 		v = hushv1.Verdict_VERDICT_AGENT
 	}
+	result := r.Result
+	if r.Backend != "" || r.Config != "" {
+		// The stream has no fields of its own for these.
+		result += fmt.Sprintf(" (backend %s, config %s)", r.Backend, r.Config)
+	}
 	return &hushv1.AuditRecord{
 		Time:      r.Time.UTC().Format(time.RFC3339Nano),
 		Operation: r.Operation,
@@ -286,7 +319,7 @@ func recordProto(r audit.Record) *hushv1.AuditRecord {
 		Signal:    r.Signal,
 		Rule:      r.Rule,
 		Approval:  r.Approval,
-		Result:    r.Result,
+		Result:    result,
 		Mac:       r.MAC,
 	}
 }

@@ -133,10 +133,22 @@ func TestEveryAccessAndChangeIsAuditedByNameNeverByValue(t *testing.T) {
 	}
 
 	recs := d.records(t)
-	want := []string{"Set", "Set", "Get", "GetPrefix", "List", "Delete", "Get", "Get", "Lock"}
+	// The daemon's own records come first: its start, and the check of
+	// the log against the head kept before (none, in a new vault).
+	want := []string{"Start", "HeadCheck", "Set", "Set", "Get", "GetPrefix", "List", "Delete", "Get", "Get", "Lock"}
 	if got := ops(recs); !slices.Equal(got, want) {
 		t.Fatalf("audited operations %v, want %v (Status is not an access)", got, want)
 	}
+	own := recs[:2]
+	recs = recs[2:]
+	t.Run("the daemon's start names its backend and settings", func(t *testing.T) {
+		if own[0].Backend != "file" || !strings.HasPrefix(own[0].Config, "sha256:") || own[0].PID != os.Getpid() || own[0].MAC == "" {
+			t.Errorf("start record %+v", own[0])
+		}
+		if !strings.HasPrefix(own[1].Result, "ok") || own[1].MAC == "" {
+			t.Errorf("head check record %+v", own[1])
+		}
+	})
 	t.Run("each record names the secrets, the caller and the result", func(t *testing.T) {
 		checks := []struct {
 			i      int
@@ -182,8 +194,11 @@ func TestEveryAccessAndChangeIsAuditedByNameNeverByValue(t *testing.T) {
 	})
 	t.Run("Audit streams the records, filtered by name and by agent", func(t *testing.T) {
 		all := streamAudit(t, c, client.AuditOptions{})
-		if len(all) != len(want) || all[3].GetMac() != recs[3].MAC || all[7].GetVerdict() != hushv1.Verdict_VERDICT_AGENT {
+		if len(all) != len(want) || all[5].GetMac() != recs[3].MAC || all[9].GetVerdict() != hushv1.Verdict_VERDICT_AGENT {
 			t.Fatalf("Audit streamed %d records: %v", len(all), all)
+		}
+		if r := all[0].GetResult(); !strings.Contains(r, "backend file") || !strings.Contains(r, own[0].Config) {
+			t.Errorf("the streamed start record does not name the backend and settings: %q", r)
 		}
 		var got []string
 		for _, r := range streamAudit(t, c, client.AuditOptions{NamePrefix: "org/api/OTHER"}) {
@@ -261,7 +276,7 @@ func TestTheAuditKeyIsReservedAndInvisible(t *testing.T) {
 		t.Errorf("the audit key changed or went away: %v", err)
 	}
 	recs := d.records(t)
-	if r := recs[1]; r.Operation != "Get" || !slices.Equal(r.Names, []string{".hush/audit-key"}) || !strings.Contains(r.Result, "reserved") {
+	if r := recs[3]; r.Operation != "Get" || !slices.Equal(r.Names, []string{".hush/audit-key"}) || !strings.Contains(r.Result, "reserved") {
 		t.Errorf("the attempt to read the key is not on record: %+v", r)
 	}
 	d.assertFileClean(t, string(stored))
@@ -285,11 +300,11 @@ func TestRecordsBeforeTheFirstUnlockAreSealedByIt(t *testing.T) {
 		t.Errorf("VerifyAudit before any unlock = %v, want locked", err)
 	}
 	recs := d.records(t)
-	if len(recs) != 2 || recs[0].MAC != "" || recs[1].MAC != "" {
+	if len(recs) != 3 || recs[0].MAC != "" || recs[1].MAC != "" || recs[2].MAC != "" {
 		t.Fatalf("records before the key is known: %+v", recs)
 	}
-	if recs[1].Operation != "Unlock" || recs[1].Verdict != "agent" || !strings.Contains(recs[1].Result, "denied") {
-		t.Errorf("the refused unlock is not on record: %+v", recs[1])
+	if recs[2].Operation != "Unlock" || recs[2].Verdict != "agent" || !strings.Contains(recs[2].Result, "denied") {
+		t.Errorf("the refused unlock is not on record: %+v", recs[2])
 	}
 
 	if res := runHelper(t, atTerminal, "", "unlock", d.socket, pass, nil); res.Code != "OK" {
@@ -302,16 +317,17 @@ func TestRecordsBeforeTheFirstUnlockAreSealedByIt(t *testing.T) {
 		t.Fatalf("Get after Lock = %v, want locked", err)
 	}
 	recs = d.records(t)
-	if got, want := ops(recs), []string{"Get", "Unlock", "Unlock", "Lock", "Get"}; !slices.Equal(got, want) {
+	// The log is checked against the kept head once the vault opens.
+	if got, want := ops(recs), []string{"Start", "Get", "Unlock", "Unlock", "HeadCheck", "Lock", "Get"}; !slices.Equal(got, want) {
 		t.Fatalf("operations %v, want %v", got, want)
 	}
-	for i, r := range recs[2:] {
+	for i, r := range recs[3:] {
 		if r.MAC == "" {
-			t.Errorf("record %d (%s) after the unlock is not sealed: the key must stay known while locked", i+2, r.Operation)
+			t.Errorf("record %d (%s) after the unlock is not sealed: the key must stay known while locked", i+3, r.Operation)
 		}
 	}
 	rep, err := c.VerifyAudit(ctx)
-	if err != nil || !rep.GetOk() || rep.GetUnsealed() != 0 || rep.GetRecords() != 5 {
+	if err != nil || !rep.GetOk() || rep.GetUnsealed() != 0 || rep.GetRecords() != 7 {
 		t.Errorf("VerifyAudit = %v, %v", rep, err)
 	}
 	d.assertFileClean(t, pass)

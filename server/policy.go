@@ -15,6 +15,7 @@ import (
 	"github.com/hush-dev/hush/internal/detect"
 	"github.com/hush-dev/hush/internal/policy"
 	"github.com/hush-dev/hush/internal/proctree"
+	"github.com/hush-dev/hush/internal/termtext"
 	hushv1 "github.com/hush-dev/hush/proto/hush/v1"
 )
 
@@ -65,7 +66,9 @@ func (s *Server) authorize(ctx context.Context, c Caller, target string, prefix 
 	if d.Plaintext {
 		a.delivery = hushv1.Delivery_DELIVERY_PLAINTEXT
 	}
-	logArgs := []any{"target", target, "pid", c.Cred.PID, "verdict", c.Verdict.Kind.String(), "agent", c.Verdict.Agent, "signal", c.Verdict.Signal, "rule", d.Rule()}
+	chain := chainText(c.Chain)
+	logArgs := []any{"target", target, "pid", c.Cred.PID, "verdict", c.Verdict.Kind.String(), "agent", termtext.Escape(c.Verdict.Agent),
+		"signal", termtext.Escape(c.Verdict.Signal), "chain", chain, "rule", d.Rule()}
 	switch d.Action {
 	case policy.Deny:
 		noteDecision(ctx, d.Rule(), "")
@@ -78,10 +81,10 @@ func (s *Server) authorize(ctx context.Context, c Caller, target string, prefix 
 		}
 		res, err := gate.Check(ctx, approve.Request{
 			Session: s.session(ctx, c),
-			Who:     describe(c.Verdict),
+			Who:     termtext.Escape(describe(c.Verdict)),
 			Target:  target,
 			Prefix:  prefix,
-			Chain:   chainText(c.Chain),
+			Chain:   chain,
 			Rule:    d.Rule(),
 		})
 		if err != nil {
@@ -154,7 +157,8 @@ func (s *Server) session(ctx context.Context, c Caller) approve.Session {
 }
 
 // chainText is a caller chain for a person to read: "hush(4301) <
-// bash(4290) < claude(4242)".
+// bash(4290) < claude(4242)". A process names itself, so its name is
+// escaped: it reaches a dialog, a terminal and the daemon's log.
 func chainText(chain []proctree.Process) string {
 	parts := make([]string, 0, len(chain))
 	for i, p := range chain {
@@ -162,7 +166,7 @@ func chainText(chain []proctree.Process) string {
 			parts = append(parts, "…")
 			break
 		}
-		parts = append(parts, p.Comm+"("+strconv.Itoa(p.PID)+")")
+		parts = append(parts, termtext.Escape(p.Comm)+"("+strconv.Itoa(p.PID)+")")
 	}
 	return strings.Join(parts, " < ")
 }

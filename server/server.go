@@ -126,9 +126,14 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	}
 	reflection.Register(gs)
 
+	// Before any call is answered; the Shutdown record after every one.
+	s.auditStart(ctx)
+	defer s.auditStop()
+
 	ctx, cancel := context.WithCancel(ctx)
 	var reaper sync.WaitGroup
 	reaper.Go(func() { s.reap(ctx) })
+	reaper.Go(func() { s.keepAuditHeads(ctx) })
 	// The reaper runs until ctx ends, so cancel before waiting for it (a
 	// Stop call ends Serve without ending the caller's ctx).
 	defer func() {

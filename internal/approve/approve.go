@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/hush-dev/hush/internal/termtext"
 )
 
 // Errors an Approver returns besides nil (approved).
@@ -65,19 +67,20 @@ func (r Request) What() string {
 	return fmt.Sprintf("the secret %q", r.Target)
 }
 
-// Description is the text a person reads before answering.
+// Description is the text a person reads before answering. Its only line
+// breaks are its own: a process names itself, so every field is escaped.
 func (r Request) Description() string {
 	var b strings.Builder
-	who := r.Who
+	who := termtext.Escape(r.Who)
 	if who == "" {
 		who = "a caller"
 	}
 	fmt.Fprintf(&b, "hush: %s asks for %s.\n", who, r.What())
 	if r.Chain != "" {
-		fmt.Fprintf(&b, "Process chain: %s\n", r.Chain)
+		fmt.Fprintf(&b, "Process chain: %s\n", termtext.Escape(r.Chain))
 	}
 	if r.Rule != "" {
-		fmt.Fprintf(&b, "Policy rule: %s\n", r.Rule)
+		fmt.Fprintf(&b, "Policy rule: %s\n", termtext.Escape(r.Rule))
 	}
 	b.WriteString("Allow it for this session?")
 	return b.String()

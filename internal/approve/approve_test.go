@@ -120,8 +120,8 @@ func TestPinentryEscapesAndBoundsTheDescription(t *testing.T) {
 		}
 	}
 	d := fake.Descriptions(t)
-	if len(d) != 1 || !strings.Contains(d[0], "org/100%25/éé") || !strings.Contains(d[0], "a%0D%0ASETDESC injected%0ACONFIRM") {
-		t.Errorf("description %q is not percent-escaped", d)
+	if len(d) != 1 || !strings.Contains(d[0], "org/100%25/éé") || !strings.Contains(d[0], `a\r\nSETDESC injected\nCONFIRM`) {
+		t.Errorf("description %q is not escaped", d)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/hush-dev/hush/internal/termtext"
 )
 
 // Command asks by running a program: exit status 0 approves, any other
@@ -30,7 +32,8 @@ type Command struct {
 
 var _ Approver = (*Command)(nil)
 
-// Approve runs the program; it is killed when ctx ends.
+// Approve runs the program; it is killed when ctx ends, together with
+// every process it started that is still in its process group.
 func (c *Command) Approve(ctx context.Context, r Request) error {
 	if len(c.Argv) == 0 || c.Argv[0] == "" {
 		return errors.New("approval command: no program given")
@@ -40,16 +43,17 @@ func (c *Command) Approve(ctx context.Context, r Request) error {
 		argv[i] = strings.NewReplacer("{description}", r.Description(), "{target}", r.Target).Replace(a)
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	ownGroup(cmd)
 	env := c.Env
 	if env == nil {
 		env = displayEnv(os.Environ())
 	}
 	cmd.Env = append(append([]string(nil), env...),
 		"HUSH_APPROVAL_DESCRIPTION="+r.Description(),
-		"HUSH_APPROVAL_WHO="+r.Who,
-		"HUSH_APPROVAL_TARGET="+r.Target,
-		"HUSH_APPROVAL_CHAIN="+r.Chain,
-		"HUSH_APPROVAL_RULE="+r.Rule,
+		"HUSH_APPROVAL_WHO="+termtext.Escape(r.Who),
+		"HUSH_APPROVAL_TARGET="+termtext.Escape(r.Target),
+		"HUSH_APPROVAL_CHAIN="+termtext.Escape(r.Chain),
+		"HUSH_APPROVAL_RULE="+termtext.Escape(r.Rule),
 	)
 	cmd.WaitDelay = time.Second
 	err := cmd.Run()

@@ -290,3 +290,19 @@ func (g *Gate) Forget() {
 	clear(g.grants)
 	clear(g.declined)
 }
+
+// Describe says whom the gate asks and for how long its answers hold, in
+// one line that names no environment: the daemon records a digest of it
+// at start, so that a changed approval setting shows between restarts.
+func (g *Gate) Describe() string {
+	who := fmt.Sprintf("%T", g.approver)
+	switch a := g.approver.(type) {
+	case None:
+		who = "none"
+	case *Pinentry:
+		who = fmt.Sprintf("pinentry %q tty %q", a.Program, a.TTY)
+	case *Command:
+		who = fmt.Sprintf("command %q", a.Argv)
+	}
+	return fmt.Sprintf("%s; timeout %s, idle %s, max %s, cooldown %s", who, g.timeout, g.idle, g.max, g.cooloff)
+}

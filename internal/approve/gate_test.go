@@ -3,6 +3,7 @@ package approve_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -350,5 +351,22 @@ func TestGateWithoutApproverDenies(t *testing.T) {
 	_, err := approve.NewGate(nil).Check(context.Background(), req(sessionA, "x", false))
 	if !errors.Is(err, approve.ErrDenied) {
 		t.Fatalf("Check = %v, want a denial", err)
+	}
+}
+
+func TestDescribeNamesTheApproverAndItsTimesButNoEnvironment(t *testing.T) {
+	p := &approve.Pinentry{Program: "pinentry-tty", TTY: "/dev/pts/3", Env: []string{"DBUS_SESSION_BUS_ADDRESS=unix:path=/run/FAKE"}}
+	d := approve.NewGate(p, approve.WithTimeout(time.Minute)).Describe()
+	if !strings.Contains(d, `pinentry "pinentry-tty" tty "/dev/pts/3"`) || !strings.Contains(d, "timeout 1m0s") || strings.Contains(d, "FAKE") {
+		t.Errorf("Describe() = %q", d)
+	}
+	if d == approve.NewGate(p, approve.WithTimeout(2*time.Minute)).Describe() {
+		t.Error("two gates with different timeouts describe themselves alike")
+	}
+	if d := approve.NewGate(&approve.Command{Argv: []string{"fprintd-verify"}}).Describe(); !strings.HasPrefix(d, `command ["fprintd-verify"]`) {
+		t.Errorf("Describe() = %q", d)
+	}
+	if d := approve.NewGate(nil).Describe(); !strings.HasPrefix(d, "none;") {
+		t.Errorf("Describe() = %q", d)
 	}
 }

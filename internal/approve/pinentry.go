@@ -44,7 +44,7 @@ const (
 )
 
 // Approve runs the pinentry and asks. The dialog is closed (the program
-// killed) when ctx ends.
+// and whatever it started in its process group killed) when ctx ends.
 func (p *Pinentry) Approve(ctx context.Context, r Request) error {
 	prog := p.Program
 	if prog == "" {
@@ -54,6 +54,7 @@ func (p *Pinentry) Approve(ctx context.Context, r Request) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, prog)
+	ownGroup(cmd)
 	cmd.Env = p.Env
 	if cmd.Env == nil {
 		cmd.Env = displayEnv(os.Environ())

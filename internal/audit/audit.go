@@ -34,10 +34,16 @@
 // anchors the chain on its stated prev. A file is never rotated while it
 // ends in unsealed records, so every rotated file ends sealed.
 //
-// Truncating the end of the log is caught only while the daemon that wrote
-// it runs (it remembers the last MAC); deleting the oldest files is
-// indistinguishable from rotation. Both limits are stated in `verify`'s
-// report.
+// # Head
+//
+// A log cut at its end still chains correctly up to where it was cut. The
+// daemon that wrote it notices (it remembers the last MAC), and a later one
+// can only if the end is kept elsewhere: Head is the last sealed record's
+// place and MAC, for the daemon to keep in the vault, and CheckHead checks
+// a log against it after a restart. A cut found that way is carried in
+// every later Head, so verify reports it for good. Records written after
+// the head was last kept can still be cut unnoticed; deleting the oldest
+// files is indistinguishable from rotation.
 package audit
 
 import (
@@ -108,6 +114,10 @@ type Record struct {
 	Approval string `json:"approval,omitempty"`
 	// Result is "ok" or the error's one-line message.
 	Result string `json:"result"`
+	// Backend and Config are on a daemon's Start record: the store it
+	// opened and a digest of the settings in force.
+	Backend string `json:"backend,omitempty"`
+	Config  string `json:"config,omitempty"`
 	// Prev is set on the first record of a file: the MAC it chains to.
 	Prev string `json:"prev,omitempty"`
 	MAC  string `json:"mac,omitempty"`
@@ -186,7 +196,15 @@ type Log struct {
 	// tail is the last sealed record read at Open, to check a key
 	// against it before sealing more under that key.
 	tail *sealedLine
-	subs map[*Subscription]struct{}
+	// lines is how many lines the current file holds.
+	lines int
+	// head is where the last sealed record is; cut, a break CheckHead
+	// found or was handed, which every Head carries on.
+	head Head
+	cut  *Break
+	// opened is where the log stood at Open: what CheckHead checks.
+	opened Position
+	subs   map[*Subscription]struct{}
 }
 
 type sealedLine struct {
@@ -237,6 +255,7 @@ func Open(path string, opts ...Option) (_ *Log, err error) {
 	if err := l.loadState(rotated); err != nil {
 		return nil, err
 	}
+	l.opened = Position{Gen: l.gen, Size: l.size}
 	return l, nil
 }
 
@@ -255,16 +274,27 @@ func (l *Log) loadState(rotated []int) error {
 		if err := l.terminateLastLine(); err != nil {
 			return err
 		}
-		l.chain, l.tail, err = scanState(l.path)
-		return err
-	}
-	l.chain = newChain("")
-	if len(rotated) > 0 {
-		c, tail, err := scanState(rotatedName(l.path, rotated[len(rotated)-1]))
+		st, err := scanState(l.path)
 		if err != nil {
 			return err
 		}
-		l.chain, l.tail = c, tail
+		l.chain, l.tail, l.lines = st.chain, st.tail, st.lines
+		if st.tail != nil {
+			l.head = Head{Gen: l.gen, Line: st.sealedLine, MAC: st.tail.mac}
+		}
+		return nil
+	}
+	l.chain = newChain("")
+	if len(rotated) > 0 {
+		gen := rotated[len(rotated)-1]
+		st, err := scanState(rotatedName(l.path, gen))
+		if err != nil {
+			return err
+		}
+		l.chain, l.tail = st.chain, st.tail
+		if st.tail != nil {
+			l.head = Head{Gen: gen, Line: st.sealedLine, MAC: st.tail.mac}
+		}
 	}
 	return nil
 }
@@ -289,33 +319,41 @@ func (l *Log) terminateLastLine() error {
 	return err
 }
 
+// fileState is where one file leaves the chain.
+type fileState struct {
+	chain chain
+	// tail is the last sealed record, at line sealedLine; nil if none.
+	tail       *sealedLine
+	sealedLine int
+	lines      int
+}
+
 // scanState reads one file's chain without checking MACs (there may be no
 // key yet): the first line's prev, then every line after it.
-func scanState(name string) (chain, *sealedLine, error) {
-	c := newChain("")
-	var tail *sealedLine
-	first := true
-	err := eachLine(name, -1, func(_ int, raw []byte) error {
+func scanState(name string) (fileState, error) {
+	st := fileState{chain: newChain("")}
+	c := &st.chain
+	err := eachLine(name, -1, func(n int, raw []byte) error {
+		st.lines = n
 		rec, body, err := parseLine(raw)
-		wasFirst := first
-		first = false
 		if err != nil {
 			// A broken line is verify's to report; the chain continues.
 			c.addUnsealed(raw)
 			return nil
 		}
-		if wasFirst {
+		if n == 1 {
 			c.prev = rec.Prev
 		}
 		if rec.MAC == "" {
 			c.addUnsealed(raw)
 			return nil
 		}
-		tail = &sealedLine{prev: c.prev, pending: c.pendingHex(), mac: rec.MAC, body: body}
+		st.tail = &sealedLine{prev: c.prev, pending: c.pendingHex(), mac: rec.MAC, body: body}
+		st.sealedLine = n
 		c.seal(rec.MAC)
 		return nil
 	})
-	return c, tail, err
+	return st, err
 }
 
 // SetKey gives the log its key; records appended from now on are sealed,
@@ -388,8 +426,10 @@ func (l *Log) Append(r Record) (Record, error) {
 	if err != nil {
 		return Record{}, fmt.Errorf("writing the audit log %s: %w", l.path, err)
 	}
+	l.lines++
 	if mac != "" {
 		l.chain.seal(mac)
+		l.head = Head{Gen: l.gen, Line: l.lines, MAC: mac}
 	} else {
 		l.chain.addUnsealed(line)
 	}
@@ -461,7 +501,7 @@ func (l *Log) rotate() error {
 		}
 		return err
 	}
-	l.f, l.size = f, 0
+	l.f, l.size, l.lines = f, 0, 0
 	l.gen++
 	rotated, err := rotatedFiles(l.path)
 	if err != nil {

@@ -42,8 +42,8 @@ const macMismatch = "the MAC does not match: this record, or one after the last 
 	"was changed, inserted or removed (or it was sealed with another key, e.g. before the vault was re-created)"
 
 // Verify checks the whole chain, up to where the log stands now, with the
-// log's key (ErrNoKey until SetKey). A broken chain is not an error: it is
-// reported in Report.Broken.
+// log's key (ErrNoKey until SetKey), and reports a cut CheckHead found. A
+// broken chain is not an error: it is reported in Report.Broken.
 func (l *Log) Verify() (Report, error) {
 	l.mu.Lock()
 	if l.closed {
@@ -57,6 +57,7 @@ func (l *Log) Verify() (Report, error) {
 	key := bytes.Clone(l.key)
 	pos := Position{Gen: l.gen, Size: l.size}
 	endPrev, endPending := l.chain.prev, l.chain.npending
+	cut := l.cut
 	l.mu.Unlock()
 
 	var rep Report
@@ -146,9 +147,15 @@ func (l *Log) Verify() (Report, error) {
 		lines = rep.Records - before
 	}
 	rep.Unsealed = c.npending
-	if c.prev != endPrev || c.npending != endPending {
+	switch {
+	case c.prev != endPrev || c.npending != endPending:
 		rep.Broken = &Break{File: l.path, Line: lines + 1,
 			Reason: "the log ends before the last record this daemon wrote: records were removed from its end"}
+	case cut != nil:
+		// Found against the head kept outside the log; the chain from
+		// there on holds, but what was cut is still missing.
+		b := *cut
+		rep.Broken = &b
 	}
 	return rep, nil
 }

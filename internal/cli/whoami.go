@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hush-dev/hush/internal/secret"
+	"github.com/hush-dev/hush/internal/termtext"
 	hushv1 "github.com/hush-dev/hush/proto/hush/v1"
 )
 
@@ -64,25 +65,28 @@ Agents may run it too: it reads no secret value.`,
 	return cmd
 }
 
+// printWhoami shows what the daemon saw. Process names, and the signal
+// and agent taken from them, are whatever the processes chose, so they are
+// escaped rather than sent to the terminal as they are.
 func (a *app) printWhoami(resp *hushv1.ClassifyResponse, name string) {
 	c := resp.GetCaller()
 	verdict := verdictName(c.GetVerdict())
 	if c.GetAgent() != "" {
-		verdict += " (" + printable(c.GetAgent()) + ")"
+		verdict += " (" + termtext.Escape(c.GetAgent()) + ")"
 	}
 	target := "every secret"
 	if name != "" {
 		target = strconv.Quote(name)
 	}
 	fmt.Fprintf(a.stdout, "verdict:  %s\n", verdict)
-	fmt.Fprintf(a.stdout, "signal:   %s\n", printable(c.GetSignal()))
+	fmt.Fprintf(a.stdout, "signal:   %s\n", termtext.Escape(c.GetSignal()))
 	fmt.Fprintf(a.stdout, "process:  pid %d, uid %d\n", c.GetPid(), c.GetUid())
-	fmt.Fprintf(a.stdout, "policy:   %s for %s: rule %s\n", resp.GetOutcome(), target, printable(resp.GetRule()))
+	fmt.Fprintf(a.stdout, "policy:   %s for %s: rule %s\n", resp.GetOutcome(), target, termtext.Escape(resp.GetRule()))
 	fmt.Fprintln(a.stdout, "chain:")
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  PID\tCOMM\tARGV")
 	for _, p := range c.GetChain() {
-		fmt.Fprintf(tw, "  %d\t%s\t%s\n", p.GetPid(), printable(p.GetComm()), argvLine(p.GetArgv()))
+		fmt.Fprintf(tw, "  %d\t%s\t%s\n", p.GetPid(), termtext.Escape(p.GetComm()), argvLine(p.GetArgv()))
 	}
 	tw.Flush()
 }
