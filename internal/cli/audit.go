@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hush-dev/hush/client"
 	"github.com/hush-dev/hush/internal/audit"
+	"github.com/hush-dev/hush/internal/termtext"
 	hushv1 "github.com/hush-dev/hush/proto/hush/v1"
 )
 
@@ -138,8 +138,8 @@ func (a *app) auditTable() func(*hushv1.AuditRecord) error {
 		if ap := r.GetApproval(); ap != "" {
 			result += " (" + ap + ")"
 		}
-		_, err := fmt.Fprintf(a.stdout, row, printable(when), printable(r.GetOperation()), fmt.Sprint(r.GetPid()),
-			printable(caller), printable(namesColumn(r)), printable(result))
+		_, err := fmt.Fprintf(a.stdout, row, termtext.Escape(when), termtext.Escape(r.GetOperation()), fmt.Sprint(r.GetPid()),
+			termtext.Escape(caller), termtext.Escape(namesColumn(r)), termtext.Escape(result))
 		return err
 	}
 }
@@ -161,15 +161,6 @@ func namesColumn(r *hushv1.AuditRecord) string {
 }
 
 // printable keeps a process name or message from driving the terminal.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return '?'
-		}
-		return r
-	}, s)
-}
-
 func verdictName(v hushv1.Verdict) string {
 	switch v {
 	case hushv1.Verdict_VERDICT_PERSON:
