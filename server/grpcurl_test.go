@@ -45,8 +45,13 @@ func grpcurlBinary(t *testing.T) string {
 		}
 		dir := filepath.Join(cache, "hush-test", "grpcurl-"+hex.EncodeToString(h[:6]))
 		b.path = filepath.Join(dir, "grpcurl")
-		if _, err := os.Stat(b.path); err == nil {
+		if fi, err := os.Stat(b.path); err == nil && fi.Mode().IsRegular() {
 			return
+		}
+		// Whatever else sits at the cache path (a file left by an older
+		// layout, a half-written build) is ours to replace.
+		if fi, err := os.Lstat(dir); err == nil && !fi.IsDir() {
+			os.Remove(dir)
 		}
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			b.err = err
