@@ -164,13 +164,16 @@ func (w *writer) safe() int {
 
 func (w *writer) addSpan(from, to int64, lab int32) {
 	// Matches arrive roughly in stream order, so search from the end.
+	// Only overlapping spans merge: spans that merely touch stay apart, as
+	// a flush between them would keep them apart too, and the markers must
+	// not depend on where the output was cut.
 	i := len(w.spans)
-	for i > 0 && w.spans[i-1].to >= from {
+	for i > 0 && w.spans[i-1].to > from {
 		i--
 	}
 	merged := span{from: from, to: to}
 	j := i
-	for ; j < len(w.spans) && w.spans[j].from <= to; j++ {
+	for ; j < len(w.spans) && w.spans[j].from < to; j++ {
 		merged.from = min(merged.from, w.spans[j].from)
 		merged.to = max(merged.to, w.spans[j].to)
 		for _, t := range w.spans[j].tags {
