@@ -451,6 +451,9 @@ func TestShellsWithUnusualOptionsReadTheSameBytes(t *testing.T) {
 // pem is V4's value.
 var pem = []byte("-----BEGIN KEY-----\nAAAA\n-----END KEY-----")
 
+// TestAScriptDeletesItselfByItsOwnPathWithEverySourceCommand is field case
+// S1: `rm "$0"` names the sourcing shell, not the script, so the script
+// names itself literally; checked with source and . in every shell.
 func TestAScriptDeletesItselfByItsOwnPathWithEverySourceCommand(t *testing.T) {
 	for _, sh := range shells {
 		for _, src := range sh.sources {

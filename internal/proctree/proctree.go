@@ -13,10 +13,10 @@ var ErrNotImplemented = errors.New("process tree not implemented on this system"
 type Process struct {
 	PID, PPID int
 	UID       uint32 // effective UID
-	Start     uint64 // clock ticks since boot on Linux
+	Start     uint64 // clock ticks since boot on Linux, microseconds since the epoch on macOS
 	Comm      string
-	Exe       string // target of /proc/PID/exe, "" if unreadable
-	Cwd       string // target of /proc/PID/cwd, where relative paths start; "" if unreadable
+	Exe       string // target of /proc/PID/exe; on macOS the path given to exec; "" if unreadable
+	Cwd       string // target of /proc/PID/cwd, where relative paths start; "" if unreadable, always on macOS
 	Argv      []string
 	SID       int // session ID
 	TTY       int // controlling terminal device number, 0 if none

@@ -264,100 +264,22 @@ func environ(pid int) ([]string, error) {
 	return splitNUL(b), nil
 }
 
-// walk reads pid and its ancestors. It stops after PID 1, at a parent it
-// cannot see (PPID 0), or before a parent listed in stop (PID -> start time).
-func walk(pid int, stop map[int]uint64) ([]Process, error) {
-	p, err := read(pid)
-	if err != nil {
-		return nil, err
-	}
-	out := []Process{p}
-	for len(out) <= maxDepth {
-		cur := out[len(out)-1]
-		if cur.PID == 1 || cur.PPID <= 0 || cur.PPID == cur.PID {
-			return out, nil
-		}
-		parent, err := read(cur.PPID)
-		if err != nil {
-			return nil, fmt.Errorf("parent of pid %d: %w", cur.PID, err)
-		}
-		// A parent cannot start after its child: if it seems to, the real
-		// parent exited and its PID was reused in between.
-		if parent.Start > cur.Start {
-			return nil, fmt.Errorf("%w: pid %d, the parent of pid %d, started after it (PID reused)", ErrVanished, parent.PID, cur.PID)
-		}
-		if start, ok := stop[parent.PID]; ok && start == parent.Start {
-			return out, nil
-		}
-		out = append(out, parent)
-	}
-	return nil, fmt.Errorf("proctree: the chain of pid %d is deeper than %d", pid, maxDepth)
-}
-
-// ancestors returns pid and its ancestors (PID -> start time), with walk's
-// guards. Only their identities are needed, so only stat is read.
-func ancestors(pid int) (map[int]uint64, error) {
+// ident returns pid's parent and start time, reading only stat.
+func ident(pid int) (ppid int, start uint64, err error) {
 	st, err := readStat(pid)
-	if err != nil {
-		return nil, err
-	}
-	out := map[int]uint64{pid: st.start}
-	for len(out) <= maxDepth {
-		if pid == 1 || st.ppid <= 0 || st.ppid == pid {
-			return out, nil
-		}
-		parent, err := readStat(st.ppid)
-		if err != nil {
-			return nil, fmt.Errorf("parent of pid %d: %w", pid, err)
-		}
-		if parent.start > st.start {
-			return nil, fmt.Errorf("%w: pid %d, the parent of pid %d, started after it (PID reused)", ErrVanished, st.ppid, pid)
-		}
-		pid, st = st.ppid, parent
-		out[pid] = st.start
-	}
-	return nil, fmt.Errorf("proctree: the chain of pid %d is deeper than %d", pid, maxDepth)
+	return st.ppid, st.start, err
 }
 
-func chain(pid, root int) ([]Process, error) {
-	var stop map[int]uint64
-	if root > 0 {
-		var err error
-		if stop, err = ancestors(root); err != nil {
-			return nil, fmt.Errorf("proctree: tree root %d: %w", root, err)
-		}
-	}
-	out, err := walk(pid, stop)
-	if err != nil {
-		return nil, err
-	}
-	// The walk took time: the peer itself must still be the process whose
-	// ancestry was just read.
-	if err := alive(out[0]); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-func session(sid, root int, known []Process) ([]Process, error) {
-	if sid <= 0 {
-		return nil, nil
-	}
-	skip := make(map[int]uint64, len(known))
-	for _, p := range known {
-		skip[p.PID] = p.Start
-	}
+// scanSession lists every process with an address space: its parent and
+// start time in all, and in members those of session sid that are not
+// zombies and not in skip (PID -> start time).
+func scanSession(sid int, skip map[int]uint64) (all map[int]node, members []int, err error) {
 	names, err := procPIDs()
 	if err != nil {
-		return nil, fmt.Errorf("proctree: %w", err)
-	}
-	type node struct {
-		ppid  int
-		start uint64
+		return nil, nil, fmt.Errorf("proctree: %w", err)
 	}
 	stats := scanStats(names)
-	all := make(map[int]node, len(stats))
-	var members []int
+	all = make(map[int]node, len(stats))
 	for _, ps := range stats {
 		pid, st := ps.pid, ps.st
 		all[pid] = node{ppid: st.ppid, start: st.start}
@@ -368,45 +290,7 @@ func session(sid, root int, known []Process) ([]Process, error) {
 			members = append(members, pid)
 		}
 	}
-	var rootStart uint64
-	if root > 0 {
-		n, ok := all[root]
-		if !ok {
-			return nil, fmt.Errorf("proctree: tree root %d: %w", root, ErrVanished)
-		}
-		rootStart = n.start
-	}
-	below := func(pid int) bool {
-		for depth := 0; depth <= maxDepth; depth++ {
-			n, ok := all[pid]
-			if !ok || n.ppid <= 0 || n.ppid == pid {
-				return false
-			}
-			if n.ppid == root {
-				return rootStart <= n.start
-			}
-			pid = n.ppid
-		}
-		return false
-	}
-	var out []Process
-	for _, pid := range members {
-		if root > 0 && !below(pid) {
-			continue
-		}
-		p, err := read(pid)
-		if errors.Is(err, ErrVanished) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if p.SID != sid {
-			continue
-		}
-		out = append(out, p)
-	}
-	return out, nil
+	return all, members, nil
 }
 
 type procStat struct {

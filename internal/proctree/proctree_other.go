@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !darwin
 
 package proctree
 
@@ -8,8 +8,10 @@ func environ(int) ([]string, error) { return nil, ErrNotImplemented }
 
 func alive(Process) error { return ErrNotImplemented }
 
-func chain(int, int) ([]Process, error) { return nil, ErrNotImplemented }
+func ident(int) (int, uint64, error) { return 0, 0, ErrNotImplemented }
 
-func session(int, int, []Process) ([]Process, error) { return nil, ErrNotImplemented }
+func scanSession(int, map[int]uint64) (map[int]node, []int, error) {
+	return nil, nil, ErrNotImplemented
+}
 
 func ttyName(int) string { return "" }

@@ -141,6 +141,8 @@ func TestOtherApplicationsItemsAreNotHushs(t *testing.T) {
 	})
 }
 
+// TestLockedCollection covers field case K2: a locked collection is its own
+// error for every operation, never "not found".
 func TestLockedCollection(t *testing.T) {
 	eachProvider(t, func(t *testing.T, k *sstest.Keyring) {
 		s := open(t, secretservice.WithPrompt(false))
@@ -212,6 +214,8 @@ func TestLockedCollection(t *testing.T) {
 	})
 }
 
+// TestKeyringRestart covers the other half of K2: gnome-keyring restarted
+// (its collection locked again) while hush keeps running.
 func TestKeyringRestart(t *testing.T) {
 	eachProvider(t, func(t *testing.T, k *sstest.Keyring) {
 		s := open(t, secretservice.WithPrompt(false))
