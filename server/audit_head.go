@@ -19,7 +19,7 @@ import (
 // so the log cannot vouch for its own end; the vault can, since only its
 // owner can write it. That is also the limit: a process of the same user
 // that holds the vault's key (its key file, or the passphrase) can rewrite
-// the head along with the log. See /work/notes/audit-limits.md.
+// the head along with the log (README, "Security model").
 const auditHeadName = reservedPrefix + "/audit-head"
 
 // Every keeping of the head re-encrypts the vault, so it is not kept at

@@ -383,3 +383,32 @@ func ExampleExports() {
 	// Output:
 	// secrets map to the same variable: "org/a/KEY" and "org/b/KEY" both export as KEY; select a narrower prefix or rename one
 }
+
+func TestIsDangerous(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		want bool
+	}{
+		{"LD_PRELOAD", true},
+		{"DYLD_INSERT_LIBRARIES", true},
+		{"BASH_FUNC_ls%%", true},
+		{"PS0", true},               // bash expands it before each command
+		{"PROMPT", true},            // zsh with PROMPT_SUBST
+		{"FPATH", true},             // zsh autoloads functions from it
+		{"GIT_EXTERNAL_DIFF", true}, // git diff runs it
+		{"GIT_SEQUENCE_EDITOR", true},
+		{"GIT_CONFIG", true},
+		{"GIT_CONFIG_GLOBAL", true},
+		{"PYTHONBREAKPOINT", true},
+		{"LUA_INIT_5_4", true},
+		{"STRIPE_KEY", false},
+		{"GIT_TOKEN", false},
+		{"PROMPT_TOKEN", false}, // only the exact name is a prompt
+		{"LD", false},
+		{"ld_preload", false}, // variable names are case-sensitive
+	} {
+		if got := secret.IsDangerous(c.name); got != c.want {
+			t.Errorf("IsDangerous(%q) = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
