@@ -54,7 +54,7 @@ measure() {
 		die "hush get did not print the value: the daemon does not take this terminal for a person (see $WORK/daemon.log)"
 	local line
 	line=$(env AI_AGENT=hush-bench "$WORK/bin/hush" get "$KEY")
-	[[ "$line" == "source '"*"'" ]] || die "hush get as an agent did not hand off"
+	[[ "$line" == "source '"*"'" || "$line" == ". '"*"'" ]] || die "hush get as an agent did not hand off"
 	names+=("hush get (agent)")
 	cmds+=("env AI_AGENT=hush-bench $WORK/bin/hush get $KEY")
 	if have gnome-keyring-daemon && have secret-tool; then

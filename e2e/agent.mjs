@@ -138,7 +138,8 @@ async function main() {
     if (got.isError) {
       throw new Error(`hush_get failed: ${text(got)}`);
     }
-    const sourceLine = text(got).split('\n').find((l) => l.startsWith('source '));
+    // `source '…'`, or `. '…'` for a shell without source.
+    const sourceLine = text(got).split('\n').find((l) => /^(source|\.) '/.test(l));
     if (!sourceLine) {
       throw new Error('hush_get returned no source line');
     }

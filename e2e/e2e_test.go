@@ -25,6 +25,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/hush-dev/hush/internal/demo"
+	"github.com/hush-dev/hush/internal/handoff"
 )
 
 // hushBin is the hush binary TestMain builds.
@@ -220,7 +221,7 @@ func TestAgentUsesSecretWithoutSeeingIt(t *testing.T) {
 	})
 
 	line, ok := run.SourceLine()
-	path, err := demo.ParseSourceLine(line)
+	_, path, err := handoff.ParseSourceLine(line)
 	t.Run("the agent saw only a source line", func(t *testing.T) {
 		if !ok || err != nil {
 			t.Fatalf("no source line in hush_get's reply (%v): %q", err, run.ToolTexts())
@@ -252,8 +253,11 @@ func TestAgentUsesSecretWithoutSeeingIt(t *testing.T) {
 		if sh := run.Shells(); len(sh) < 2 || sh[1].Exit == 0 || sh[1].Stderr == "" {
 			t.Errorf("the agent's second source of the line did not fail loudly: %+v", sh)
 		}
-		shells := []struct{ name, source string }{
-			{"bash", "source"}, {"dash", "."}, {"zsh", "source"}, {"bash", "."},
+		shells := []struct {
+			name   string
+			loader handoff.Loader
+		}{
+			{"bash", handoff.Source}, {"dash", handoff.Dot}, {"zsh", handoff.Source}, {"bash", handoff.Dot},
 		}
 		for _, sh := range shells {
 			bin, lerr := exec.LookPath(sh.name)
@@ -261,7 +265,7 @@ func TestAgentUsesSecretWithoutSeeingIt(t *testing.T) {
 				need(t, fmt.Errorf("%s not found: apt-get install -y %s", sh.name, sh.name))
 				continue
 			}
-			src := strings.Replace(line, "source", sh.source, 1)
+			src := handoff.SourceLine(sh.loader, path)
 			cmd := exec.Command(bin, "-c", src+" && echo REACHED")
 			cmd.Env = st.Env
 			var o, e bytes.Buffer

@@ -31,7 +31,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hush-dev/hush/internal/audit"
-	"github.com/hush-dev/hush/internal/demo"
+	"github.com/hush-dev/hush/internal/handoff"
 )
 
 // TestNoValueLeaksFromAnyCommand is the no-leak sweep (field case A1): every
@@ -497,7 +497,7 @@ func (s *sweep) source(t *testing.T, stdout []byte, vars map[string]string) {
 func (s *sweep) scriptPath(t *testing.T, stdout []byte) string {
 	t.Helper()
 	line := strings.TrimSpace(firstLine(stdout))
-	path, err := demo.ParseSourceLine(line)
+	_, path, err := handoff.ParseSourceLine(line)
 	if err != nil {
 		t.Fatalf("an agent's get printed no source line: %v", err)
 	}

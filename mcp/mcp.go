@@ -9,6 +9,7 @@ package mcp
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ import (
 	"github.com/hush-dev/hush/internal/handoff"
 	"github.com/hush-dev/hush/internal/secret"
 	"github.com/hush-dev/hush/internal/store"
+	"github.com/hush-dev/hush/internal/termtext"
 	hushv1 "github.com/hush-dev/hush/proto/hush/v1"
 )
 
@@ -107,9 +109,14 @@ func New(src Source, runtimeDir string, opts ...Option) *Bridge {
 }
 
 const instructions = "hush keeps the user's secrets (API keys, tokens). " +
-	"hush_get never shows a value: it returns a line `source '…'` that loads the secret into a shell as an environment variable. " +
+	"hush_get never shows a value: it returns a line `source '…'` that loads the secret into a shell as an environment variable " +
+	"(`. '…'` when its shell argument names a shell without source, such as sh or dash). " +
 	"Run that line and the command that needs the secret in the same shell call: source '…' && your-command. " +
 	"Never print, echo or log the variable."
+
+// shells are the values hush_get's shell argument offers; handoff.ParseShell
+// takes a few more spellings of the same shells.
+var shells = []string{"posix", "bash", "zsh", "sh", "dash", "ash", "ksh", "mksh", "posh", "fish"}
 
 var getTool = mcpgo.NewTool(ToolGet,
 	mcpgo.WithDescription("Load a secret (or every secret below a prefix) into your shell without seeing its value. "+
@@ -121,8 +128,9 @@ var getTool = mcpgo.NewTool(ToolGet,
 		mcpgo.Description("A secret's full name (org/api/STRIPE_KEY), or a prefix (org/api) to load every secret below it. An exact name wins; end with a slash (org/api/) to ask for the prefix only."),
 	),
 	mcpgo.WithString("shell",
-		mcpgo.Enum("posix", "fish"),
-		mcpgo.Description("The shell that will run the source line: posix (bash, zsh, ksh; the default; in sh or dash write `. '<script>'` instead of source) or fish."),
+		mcpgo.Enum(shells...),
+		mcpgo.Description("The shell that will run the line. posix (the default), bash, zsh and fish get `source '<script>'`; "+
+			"sh, dash, ash, ksh, mksh and posh, which have no source, get `. '<script>'`; fish also gets a script in fish syntax."),
 	),
 	mcpgo.WithBoolean("as_file",
 		mcpgo.Description("For tools that want a file: each secret goes into its own private file, and the script exports NAME_FILE with that file's path instead of NAME with the value. The files are removed after the handoff TTL."),
@@ -159,33 +167,48 @@ func (b *Bridge) Serve(ctx context.Context, in io.Reader, out io.Writer) error {
 }
 
 func (b *Bridge) handleGet(ctx context.Context, req mcpgo.CallToolRequest) (*mcpgo.CallToolResult, error) {
-	account, err := req.RequireString("account")
-	if err != nil || account == "" {
+	args, err := toolArgs(ToolGet, req)
+	if err != nil {
+		return toolError(err.Error(), nil), nil
+	}
+	account, err := args.str("account")
+	if err != nil {
+		return toolError(err.Error(), nil), nil
+	}
+	if account == "" {
 		return toolError(ToolGet+": account is required: a secret's name or a prefix", nil), nil
 	}
-	sh := b.shell
-	if s := req.GetString("shell", ""); s != "" {
-		if sh, err = handoff.ParseShell(s); err != nil {
-			return toolError(fmt.Sprintf("%s %s: shell %q: use posix or fish", ToolGet, account, s), nil), nil
-		}
+	shell, err := args.str("shell")
+	if err != nil {
+		return toolError(err.Error(), nil), nil
 	}
-	asFile := req.GetBool("as_file", false)
+	sh, loader := b.shell, handoff.Source
+	if shell != "" {
+		if sh, err = handoff.ParseShell(shell); err != nil {
+			return toolError(fmt.Sprintf("%s %s: shell %q: use one of %s", ToolGet, account, shell, strings.Join(shells, ", ")), nil), nil
+		}
+		loader = handoff.LoaderFor(shell)
+	}
+	asFile, err := args.boolean("as_file")
+	if err != nil {
+		return toolError(err.Error(), nil), nil
+	}
 
 	res, err := b.fetch(ctx, account)
 	if err != nil {
 		b.log.Warn("hush_get failed", "account", account, "err", err)
-		return toolError(fmt.Sprintf("%s %s: %v", ToolGet, account, err), nil), nil
+		return toolError(fmt.Sprintf("%s %s: %v", ToolGet, secret.Shorten(account), err), nil), nil
 	}
 	defer wipe(res.Secrets)
 
-	line, vars, err := handoff.Deliver(b.runtimeDir, sh, res.Secrets, handoff.DeliverOptions{AsFile: asFile})
+	line, vars, err := handoff.Deliver(b.runtimeDir, sh, res.Secrets, handoff.DeliverOptions{AsFile: asFile, Loader: loader})
 	if err != nil {
 		b.log.Warn("hush_get failed", "account", account, "err", err)
 		return toolError(fmt.Sprintf("%s %s: %v", ToolGet, account, err), res.Secrets), nil
 	}
 	b.log.Info("hush_get handed off", "account", account, "secrets", len(res.Secrets),
-		"delivery", res.Delivery.String(), "as_file", asFile)
-	return mcpgo.NewToolResultText(line + "\n" + guidance(vars)), nil
+		"delivery", res.Delivery.String(), "as_file", asFile, "loader", loader.String())
+	return mcpgo.NewToolResultText(line + "\n" + guidance(loader, vars)), nil
 }
 
 // fetch applies the one rule for account: an exact name first, else every
@@ -216,18 +239,25 @@ func (b *Bridge) prefix(ctx context.Context, account string) (*client.Result, er
 	return res, err
 }
 
-func guidance(vars []string) string {
-	return "Run it in the same shell call as the command that needs it: source '…' && your-command " +
+func guidance(l handoff.Loader, vars []string) string {
+	return "Run it in the same shell call as the command that needs it: " + l.String() + " '…' && your-command " +
 		"(the script deletes itself when sourced, and a new shell starts without it). " +
 		"It sets " + strings.Join(vars, ", ") + "; do not print or echo the value."
 }
 
 func (b *Bridge) handleList(ctx context.Context, req mcpgo.CallToolRequest) (*mcpgo.CallToolResult, error) {
-	prefix := req.GetString("prefix", "")
+	args, err := toolArgs(ToolList, req)
+	if err != nil {
+		return toolError(err.Error(), nil), nil
+	}
+	prefix, err := args.str("prefix")
+	if err != nil {
+		return toolError(err.Error(), nil), nil
+	}
 	infos, err := b.src.List(ctx, prefix)
 	if err != nil {
 		b.log.Warn("hush_list failed", "prefix", prefix, "err", err)
-		return toolError(fmt.Sprintf("%s %s: %v", ToolList, prefix, err), nil), nil
+		return toolError(fmt.Sprintf("%s %s: %v", ToolList, secret.Shorten(prefix), err), nil), nil
 	}
 	if len(infos) == 0 {
 		if prefix == "" {
@@ -237,7 +267,7 @@ func (b *Bridge) handleList(ctx context.Context, req mcpgo.CallToolRequest) (*mc
 	}
 	var sb strings.Builder
 	for _, in := range infos {
-		sb.WriteString(in.GetName())
+		sb.WriteString(termtext.Escape(in.GetName()))
 		if env := in.GetEnvName(); env != "" {
 			sb.WriteString("  (exports " + env + ")")
 		} else {
@@ -246,6 +276,68 @@ func (b *Bridge) handleList(ctx context.Context, req mcpgo.CallToolRequest) (*mc
 		sb.WriteByte('\n')
 	}
 	return mcpgo.NewToolResultText(strings.TrimSuffix(sb.String(), "\n")), nil
+}
+
+// arguments are a tool call's arguments, read strictly. mcp-go's GetString
+// and GetBool fall back to the default for a value of the wrong type, so
+// {"prefix": 5} would list everything and {"shell": {}} would be ignored;
+// here a wrong type is an error naming the argument and the type it needs.
+// An absent argument, or JSON null, is the default.
+type arguments struct {
+	tool string
+	m    map[string]any
+}
+
+// toolArgs takes the call's arguments, which must be an object if given.
+func toolArgs(tool string, req mcpgo.CallToolRequest) (arguments, error) {
+	m := req.GetArguments()
+	if m == nil && req.Params.Arguments != nil {
+		return arguments{}, fmt.Errorf("%s: the arguments must be an object, got %s", tool, jsonType(req.Params.Arguments))
+	}
+	return arguments{tool: tool, m: m}, nil
+}
+
+func (a arguments) str(key string) (string, error) {
+	v, ok := a.m[key]
+	if !ok || v == nil {
+		return "", nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("%s: argument %s must be a string, got %s", a.tool, key, jsonType(v))
+	}
+	return s, nil
+}
+
+func (a arguments) boolean(key string) (bool, error) {
+	v, ok := a.m[key]
+	if !ok || v == nil {
+		return false, nil
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return false, fmt.Errorf("%s: argument %s must be a boolean (true or false), got %s", a.tool, key, jsonType(v))
+	}
+	return b, nil
+}
+
+// jsonType names the JSON type of a decoded value, never the value itself.
+func jsonType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case float64, float32, int, int64, json.Number:
+		return "a number"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("a %T", v)
 }
 
 // toolError makes the one-line error an agent sees. Errors name secrets and

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/hush-dev/hush/client"
-	"github.com/hush-dev/hush/internal/demo"
 	"github.com/hush-dev/hush/internal/detect"
 	"github.com/hush-dev/hush/internal/handoff"
 	"github.com/hush-dev/hush/internal/secret"
@@ -362,12 +361,12 @@ func TestGetHandsOverOnlyASourceLine(t *testing.T) {
 			if len(lines) != 2 {
 				t.Fatalf("reply has %d lines, want the source line and one line of guidance: %q", len(lines), text)
 			}
-			path, err := demo.ParseSourceLine(lines[0])
+			loader, path, err := handoff.ParseSourceLine(lines[0])
 			if err != nil {
 				t.Fatal(err)
 			}
-			if lines[0] != handoff.SourceLine(path) || filepath.Dir(path) != runtime {
-				t.Errorf("first line %q, want handoff.SourceLine of a script in %s", lines[0], runtime)
+			if loader != handoff.Source || filepath.Dir(path) != runtime {
+				t.Errorf("first line %q, want a source line (the default) of a script in %s", lines[0], runtime)
 			}
 			for _, want := range []string{"source '…' && ", "do not print"} {
 				if !strings.Contains(lines[1], want) {
@@ -418,7 +417,17 @@ func TestGetFailsWithOneLineAndWritesNothing(t *testing.T) {
 		{"a missing account is asked for",
 			map[string]any{}, []string{"account is required"}},
 		{"an unknown shell is refused",
-			map[string]any{"account": "org/api/STRIPE_KEY", "shell": "tcsh"}, []string{"tcsh", "posix or fish"}},
+			map[string]any{"account": "org/api/STRIPE_KEY", "shell": "tcsh"}, []string{"tcsh", "posix", "dash", "fish"}},
+		{"an account that is not a string names the argument and the type",
+			map[string]any{"account": 5}, []string{"account", "must be a string", "got a number"}},
+		{"a shell that is an object is refused, not ignored",
+			map[string]any{"account": "org/api/STRIPE_KEY", "shell": map[string]any{"a": 1}}, []string{"shell", "must be a string", "got an object"}},
+		{"a shell that is a number is refused",
+			map[string]any{"account": "org/api/STRIPE_KEY", "shell": 1}, []string{"shell", "must be a string", "got a number"}},
+		{"as_file as a string is refused, not read as true or false",
+			map[string]any{"account": "files/CERT", "as_file": "true"}, []string{"as_file", "must be a boolean", "got a string"}},
+		{"as_file as a number is refused",
+			map[string]any{"account": "files/CERT", "as_file": 1}, []string{"as_file", "must be a boolean", "got a number"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -483,9 +492,12 @@ func TestGetWritesFishWhenAsked(t *testing.T) {
 		t.Fatalf("tool error: %s", text)
 	}
 	line, _, _ := strings.Cut(text, "\n")
-	path, err := demo.ParseSourceLine(line)
+	loader, path, err := handoff.ParseSourceLine(line)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if loader != handoff.Source {
+		t.Errorf("fish got %q, want a source line", line)
 	}
 	t.Cleanup(func() { os.Remove(path) })
 	script, err := os.ReadFile(path)
@@ -597,6 +609,109 @@ func TestListShowsNamesOnly(t *testing.T) {
 // TestStdoutCarriesOnlyJSONRPC is field case M1 for the bridge: whatever
 // goes wrong, stdout stays a clean JSON-RPC stream (newSession's cleanup
 // checks every line) and the story of what went wrong is in the log.
+func TestArgumentsOfTheWrongTypeAreToolErrors(t *testing.T) {
+	c, runtime := daemon(t)
+	s := newSession(t, c, runtime)
+	tests := []struct {
+		name string
+		tool string
+		args any
+		want []string // substrings of the error
+	}{
+		{"a prefix that is a number does not list everything", mcp.ToolList,
+			map[string]any{"prefix": 5}, []string{"hush_list", "prefix", "must be a string", "got a number"}},
+		{"a prefix that is an array", mcp.ToolList,
+			map[string]any{"prefix": []any{"org"}}, []string{"prefix", "must be a string", "got an array"}},
+		{"list arguments that are not an object", mcp.ToolList,
+			[]any{"org"}, []string{"hush_list", "must be an object", "got an array"}},
+		{"get arguments that are not an object", mcp.ToolGet,
+			"org/api/STRIPE_KEY", []string{"hush_get", "must be an object", "got a string"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := s.call("tools/call", map[string]any{"name": tt.tool, "arguments": tt.args})
+			if r.Error != nil {
+				t.Fatalf("JSON-RPC error %d: %s", r.Error.Code, r.Error.Message)
+			}
+			var res struct {
+				Content []struct{ Text string }
+				IsError bool
+			}
+			if err := json.Unmarshal(r.Result, &res); err != nil || len(res.Content) != 1 {
+				t.Fatalf("result %s: %v", r.Result, err)
+			}
+			text := res.Content[0].Text
+			if !res.IsError {
+				t.Fatalf("not a tool error: %q", text)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(text, want) {
+					t.Errorf("error %q does not say %q", text, want)
+				}
+			}
+			if strings.Contains(text, "\n") {
+				t.Errorf("error spans lines: %q", text)
+			}
+		})
+	}
+	t.Run("null is an argument left out", func(t *testing.T) {
+		text, isErr := s.tool(mcp.ToolList, map[string]any{"prefix": nil})
+		if isErr || !strings.Contains(text, "org/api/STRIPE_KEY") {
+			t.Errorf("hush_list with a null prefix: %q (error %v)", text, isErr)
+		}
+	})
+}
+
+func TestGetGivesADotLineToShellsWithoutSource(t *testing.T) {
+	c, runtime := daemon(t)
+	s := newSession(t, c, runtime)
+	for _, tt := range []struct {
+		shell  string
+		loader handoff.Loader
+	}{
+		{"dash", handoff.Dot}, {"sh", handoff.Dot}, {"ksh", handoff.Dot},
+		{"bash", handoff.Source}, {"zsh", handoff.Source}, {"posix", handoff.Source},
+	} {
+		t.Run(tt.shell, func(t *testing.T) {
+			text, isErr := s.tool(mcp.ToolGet, map[string]any{"account": "org/api/STRIPE_KEY", "shell": tt.shell})
+			if isErr {
+				t.Fatalf("tool error: %s", text)
+			}
+			line, guide, _ := strings.Cut(text, "\n")
+			loader, path, err := handoff.ParseSourceLine(line)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.Remove(path) })
+			if loader != tt.loader {
+				t.Errorf("shell %s got %q, want a line starting with %q", tt.shell, line, tt.loader)
+			}
+			if want := tt.loader.String() + " '…' && "; !strings.Contains(guide, want) {
+				t.Errorf("guidance %q does not say %q", guide, want)
+			}
+		})
+	}
+	t.Run("dash runs the line it is given", func(t *testing.T) {
+		dash, err := exec.LookPath("dash")
+		if err != nil {
+			t.Skip("dash is not installed: apt-get install -y dash")
+		}
+		text, isErr := s.tool(mcp.ToolGet, map[string]any{"account": "org/api/STRIPE_KEY", "shell": "dash"})
+		if isErr {
+			t.Fatalf("tool error: %s", text)
+		}
+		line, _, _ := strings.Cut(text, "\n")
+		cmd := exec.Command(dash, "-c", line+` && printf %s "$STRIPE_KEY"`)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil || string(out) != stored["org/api/STRIPE_KEY"] {
+			t.Errorf("dash -c %q: %v: %s", line, err, firstLine(stderr.String()))
+		}
+	})
+}
+
 func TestStdoutCarriesOnlyJSONRPC(t *testing.T) {
 	tests := []struct {
 		name string

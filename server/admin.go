@@ -10,6 +10,7 @@ import (
 	"github.com/hush-dev/hush/internal/detect"
 	"github.com/hush-dev/hush/internal/handoff"
 	"github.com/hush-dev/hush/internal/store"
+	"github.com/hush-dev/hush/internal/termtext"
 	hushv1 "github.com/hush-dev/hush/proto/hush/v1"
 )
 
@@ -24,7 +25,7 @@ func (h adminService) Status(ctx context.Context, _ *hushv1.StatusRequest) (*hus
 		Version:       s.version,
 		UptimeSeconds: int64(time.Since(s.started) / time.Second),
 		Backend:       "unknown",
-		Socket:        s.socket,
+		Socket:        termtext.ValidUTF8(s.socket), // a path: any bytes
 		Pid:           int32(os.Getpid()),
 	}
 	if n, ok := s.st.(store.Named); ok {

@@ -13,6 +13,7 @@ import (
 	"github.com/hush-dev/hush/internal/audit"
 	"github.com/hush-dev/hush/internal/secret"
 	"github.com/hush-dev/hush/internal/store"
+	"github.com/hush-dev/hush/internal/termtext"
 	hushv1 "github.com/hush-dev/hush/proto/hush/v1"
 )
 
@@ -125,15 +126,16 @@ func (h adminService) VerifyAudit(ctx context.Context, _ *hushv1.VerifyAuditRequ
 	if err != nil {
 		return nil, err
 	}
+	// Paths are whatever bytes the file system holds.
 	out := &hushv1.VerifyAuditResponse{
 		Ok:       rep.Broken == nil,
-		Files:    rep.Files,
+		Files:    termtext.ValidUTF8All(rep.Files),
 		Records:  int64(rep.Records),
 		Unsealed: int64(rep.Unsealed),
-		Anchor:   rep.Anchor,
+		Anchor:   termtext.ValidUTF8(rep.Anchor),
 	}
 	if b := rep.Broken; b != nil {
-		out.BrokenFile, out.BrokenLine, out.Reason = b.File, int64(b.Line), b.Reason
+		out.BrokenFile, out.BrokenLine, out.Reason = termtext.ValidUTF8(b.File), int64(b.Line), termtext.ValidUTF8(b.Reason)
 		h.s.log.Warn("the audit log's chain is broken", "file", b.File, "line", b.Line, "reason", b.Reason)
 	}
 	return out, nil

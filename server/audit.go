@@ -41,6 +41,20 @@ const keyRetryInterval = 5 * time.Second
 
 func reserved(name string) bool { return secret.Under(reservedPrefix, name) }
 
+// putReserved stores one of the daemon's own entries. Keeping them is
+// bookkeeping, not a change to the user's secrets: a store that keeps the
+// version before the user's last change (vault.age.prev) must keep that
+// one, not the vault as it was a few seconds ago.
+func (s *Server) putReserved(ctx context.Context, name string, value []byte) error {
+	if !reserved(name) {
+		return fmt.Errorf("%q is not one of the daemon's own entries", name)
+	}
+	if b, ok := s.st.(store.Bookkeeper); ok {
+		return b.PutBookkeeping(ctx, name, value)
+	}
+	return s.st.Put(ctx, name, value)
+}
+
 // refuseReserved refuses a request naming the daemon's own entries.
 func refuseReserved(req any) error {
 	var name string
@@ -59,7 +73,7 @@ func refuseReserved(req any) error {
 		name = r.GetName()
 	}
 	if name != "" && reserved(name) {
-		return fmt.Errorf("%w %q: names under %q are reserved for the hush daemon", secret.ErrInvalidName, name, reservedPrefix+"/")
+		return fmt.Errorf("%w %s: names under %q are reserved for the hush daemon", secret.ErrInvalidName, secret.Quote(name), reservedPrefix+"/")
 	}
 	return nil
 }
@@ -225,7 +239,7 @@ func (s *Server) loadAuditKey(ctx context.Context) ([]byte, error) {
 		rand.Read(fresh)
 		v = []byte(hex.EncodeToString(fresh))
 		clear(fresh)
-		if err := s.st.Put(ctx, auditKeyName, v); err != nil {
+		if err := s.putReserved(ctx, auditKeyName, v); err != nil {
 			return nil, fmt.Errorf("storing a new audit key: %w", err)
 		}
 		s.log.Info("created the audit key in the store", "name", auditKeyName)
@@ -242,6 +256,8 @@ func (s *Server) loadAuditKey(ctx context.Context) ([]byte, error) {
 
 // auditRecord describes one finished call: names, never values, and the
 // result as the caller saw it (already stripped of internals by toStatus).
+// A refused name can be megabytes; it is recorded shortened (see
+// secret.Shorten), or a few calls would rotate the whole history away.
 func auditRecord(c Caller, op string, req, resp any, err error) audit.Record {
 	rec := audit.Record{
 		Operation: op,
@@ -257,15 +273,15 @@ func auditRecord(c Caller, op string, req, resp any, err error) audit.Record {
 	}
 	switch r := req.(type) {
 	case *hushv1.GetRequest:
-		rec.Names = []string{r.GetName()}
+		rec.Names = []string{secret.Shorten(r.GetName())}
 	case *hushv1.SetRequest:
-		rec.Names = []string{r.GetName()}
+		rec.Names = []string{secret.Shorten(r.GetName())}
 	case *hushv1.DeleteRequest:
-		rec.Names = []string{r.GetName()}
+		rec.Names = []string{secret.Shorten(r.GetName())}
 	case *hushv1.ListRequest:
-		rec.Prefix = r.GetPrefix()
+		rec.Prefix = secret.Shorten(r.GetPrefix())
 	case *hushv1.GetPrefixRequest:
-		rec.Prefix = r.GetPrefix()
+		rec.Prefix = secret.Shorten(r.GetPrefix())
 		if out, ok := resp.(*hushv1.GetPrefixResponse); ok {
 			for _, sec := range out.GetSealed().GetSecrets() {
 				rec.Names = append(rec.Names, sec.GetName())
@@ -293,7 +309,9 @@ func chainSummary(chain []proctree.Process) string {
 	return strings.Join(names, "<")
 }
 
-// recordProto is a record as Audit streams it.
+// recordProto is a record as Audit streams it. Records are read back from
+// a file anyone of the user can edit; whatever it held and however it is
+// decoded, every string is made UTF-8 here, where protobuf needs it.
 func recordProto(r audit.Record) *hushv1.AuditRecord {
 	v := hushv1.Verdict_VERDICT_UNKNOWN
 	switch r.Verdict {
@@ -307,19 +325,20 @@ func recordProto(r audit.Record) *hushv1.AuditRecord {
 		// The stream has no fields of its own for these.
 		result += fmt.Sprintf(" (backend %s, config %s)", r.Backend, r.Config)
 	}
+	u := termtext.ValidUTF8
 	return &hushv1.AuditRecord{
 		Time:      r.Time.UTC().Format(time.RFC3339Nano),
-		Operation: r.Operation,
-		Names:     r.Names,
-		Prefix:    r.Prefix,
+		Operation: u(r.Operation),
+		Names:     termtext.ValidUTF8All(r.Names),
+		Prefix:    u(r.Prefix),
 		Pid:       int32(r.PID),
-		Chain:     r.Chain,
+		Chain:     u(r.Chain),
 		Verdict:   v,
-		Agent:     r.Agent,
-		Signal:    r.Signal,
-		Rule:      r.Rule,
-		Approval:  r.Approval,
-		Result:    result,
-		Mac:       r.MAC,
+		Agent:     u(r.Agent),
+		Signal:    u(r.Signal),
+		Rule:      u(r.Rule),
+		Approval:  u(r.Approval),
+		Result:    u(result),
+		Mac:       u(r.MAC),
 	}
 }

@@ -132,7 +132,7 @@ func (s *Server) keepAuditHead(ctx context.Context) {
 	if h.IsZero() || sameHead(h, a.kept) {
 		return
 	}
-	if err := s.st.Put(ctx, auditHeadName, h.Marshal()); err != nil {
+	if err := s.putReserved(ctx, auditHeadName, h.Marshal()); err != nil {
 		if !errors.Is(err, store.ErrLocked) {
 			s.log.Warn("cannot keep the audit log's head in the store", "name", auditHeadName, "err", err)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/hush-dev/hush/internal/detect"
 	"github.com/hush-dev/hush/internal/peercred"
 	"github.com/hush-dev/hush/internal/proctree"
+	"github.com/hush-dev/hush/internal/termtext"
 	hushv1 "github.com/hush-dev/hush/proto/hush/v1"
 )
 
@@ -208,13 +209,16 @@ func (s *Server) classifyOK(ctx context.Context, cred peercred.Cred) (Caller, bo
 	return Caller{Cred: cred, Verdict: v, Chain: chain}, err == nil
 }
 
-// callerProto is the caller as the response reports it.
+// callerProto is the caller as the response reports it. A process names
+// itself and its arguments with any bytes, and a protobuf string must be
+// UTF-8 or the whole reply fails to marshal (after the call was audited
+// as done), so every such string is made UTF-8 here, with nothing lost.
 func callerProto(c Caller) *hushv1.Caller {
 	out := &hushv1.Caller{
 		Pid:    int32(c.Cred.PID),
 		Uid:    c.Cred.UID,
-		Agent:  c.Verdict.Agent,
-		Signal: c.Verdict.Signal,
+		Agent:  termtext.ValidUTF8(c.Verdict.Agent),
+		Signal: termtext.ValidUTF8(c.Verdict.Signal),
 		Chain:  make([]*hushv1.Process, 0, len(c.Chain)),
 	}
 	switch c.Verdict.Kind {
@@ -229,9 +233,9 @@ func callerProto(c Caller) *hushv1.Caller {
 		out.Chain = append(out.Chain, &hushv1.Process{
 			Pid:       int32(p.PID),
 			Ppid:      int32(p.PPID),
-			Comm:      p.Comm,
-			Exe:       p.Exe,
-			Argv:      p.Argv,
+			Comm:      termtext.ValidUTF8(p.Comm),
+			Exe:       termtext.ValidUTF8(p.Exe),
+			Argv:      termtext.ValidUTF8All(p.Argv),
 			StartTime: p.Start,
 		})
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -11,6 +12,7 @@ import (
 	"github.com/hush-dev/hush/internal/seal"
 	"github.com/hush-dev/hush/internal/secret"
 	"github.com/hush-dev/hush/internal/store"
+	"github.com/hush-dev/hush/internal/termtext"
 	hushv1 "github.com/hush-dev/hush/proto/hush/v1"
 )
 
@@ -39,10 +41,18 @@ func (d *denial) Error() string { return "denied: " + d.rule }
 // toStatus is the one translation from the daemon's errors to gRPC status.
 // Every message it passes on names secrets, never values: the packages
 // below build their errors that way, and anything unexpected is replaced by
-// internalMessage.
+// internalMessage. Messages can quote what a caller or a process chose
+// (a signal naming a process, an approver's answer), so they are made
+// UTF-8: gRPC would otherwise replace the bytes with U+FFFD in the message
+// and drop the details (the ErrorInfo reason) it cannot marshal.
 func (s *Server) toStatus(method string, err error) error {
-	if _, ok := status.FromError(err); ok {
-		return err
+	if st, ok := status.FromError(err); ok {
+		if utf8.ValidString(st.Message()) {
+			return err
+		}
+		p := st.Proto()
+		p.Message = termtext.ValidUTF8(p.Message)
+		return status.FromProto(p).Err()
 	}
 	var (
 		d *denial
@@ -77,7 +87,7 @@ func (s *Server) toStatus(method string, err error) error {
 		s.log.Error("call failed", "method", method, "err", err)
 		return status.Error(codes.Internal, internalMessage)
 	}
-	st := status.New(code, err.Error())
+	st := status.New(code, termtext.ValidUTF8(err.Error()))
 	if reason != hushv1.ErrorReason_ERROR_REASON_UNSPECIFIED {
 		if withInfo, derr := st.WithDetails(&errdetails.ErrorInfo{Reason: reason.String(), Domain: ErrorDomain}); derr == nil {
 			st = withInfo

@@ -488,7 +488,7 @@ func TestThroughARealDaemon(t *testing.T) {
 						t.Errorf("hush get exited %d: %s", rc, errOut)
 					case a.plaintext && out != value:
 						t.Errorf("a person got %q, want the value", out)
-					case !a.plaintext && !regexp.MustCompile(`^source '[^']+'\n$`).MatchString(out):
+					case !a.plaintext && !regexp.MustCompile(`^(source|\.) '[^']+'\n$`).MatchString(out):
 						t.Errorf("hush get printed %q, want only a source line", out)
 					}
 					if !a.plaintext && (strings.Contains(out, value) || strings.Contains(errOut, value)) {
@@ -572,7 +572,7 @@ programs = ["mybot"]
 					tr.agent(tr.install("bin/claude"), tr.callerStart+"; "+tr.keepAlive(), false)
 					return nil
 				},
-				0, "source '", "",
+				0, ". '", "",
 			},
 			{
 				"a rule's own unknown = deny holds under the switch", "ci/prod/TOKEN",
@@ -603,7 +603,7 @@ programs = ["mybot"]
 			first, second := newAttemptTree(t, d, "ci/confirm/TOKEN"), newAttemptTree(t, d, "ci/confirm/TOKEN")
 			first.agent(first.install("bin/claude"), first.callerStart+"; "+second.callerStart+"; "+first.keepAlive(), false)
 			for _, tr := range []*attemptTree{first, second} {
-				if rc, out, errOut := tr.ask(nil); rc != 0 || !strings.HasPrefix(out, "source '") {
+				if rc, out, errOut := tr.ask(nil); rc != 0 || !strings.HasPrefix(out, ". '") {
 					t.Errorf("hush get: exit %d, stdout %q, stderr %q", rc, out, errOut)
 				}
 			}

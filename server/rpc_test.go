@@ -156,6 +156,7 @@ func TestErrorsComeBackAsOneLineAndTheirSentinel(t *testing.T) {
 			_, err := c.Set(ctx, "org/api/BIG", bytes.Repeat([]byte("x"), secret.MaxValueSize+1))
 			return err
 		}, secret.ErrInvalidValue, codes.InvalidArgument, "org/api/BIG"},
+		{"an empty value is refused naming the key", func() error { _, err := c.Set(ctx, "org/api/KEY", nil); return err }, secret.ErrInvalidValue, codes.InvalidArgument, "org/api/KEY"},
 		{"locking a vault without a passphrase is a plain precondition", func() error { return c.Lock(ctx) }, nil, codes.FailedPrecondition, "passphrase"},
 	}
 	for _, tc := range tests {
@@ -185,6 +186,9 @@ func TestErrorsComeBackAsOneLineAndTheirSentinel(t *testing.T) {
 	}
 	if _, err := d.vault.Get(ctx, "org/api/NUL"); !errors.Is(err, store.ErrNotFound) {
 		t.Error("the refused value was stored anyway")
+	}
+	if v, err := d.vault.Get(ctx, "org/api/KEY"); err != nil || string(v) != "sk_test_FAKE_present" {
+		t.Errorf("after a refused empty set, org/api/KEY = %q, %v; want the value it had", v, err)
 	}
 	d.assertLogClean(t, "sk_test_FAKE_present", bad)
 }

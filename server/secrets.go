@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/hush-dev/hush/internal/mask"
 	"github.com/hush-dev/hush/internal/seal"
 	"github.com/hush-dev/hush/internal/secret"
 	"github.com/hush-dev/hush/internal/store"
+	"github.com/hush-dev/hush/internal/termtext"
 	hushv1 "github.com/hush-dev/hush/proto/hush/v1"
 )
 
@@ -19,7 +21,9 @@ type secretService struct {
 
 func (h secretService) Get(ctx context.Context, req *hushv1.GetRequest) (*hushv1.GetResponse, error) {
 	c := callerOf(ctx)
-	if err := secret.ValidateName(req.GetName()); err != nil {
+	// Stored, not new: a secret stored before the rules for new names can
+	// still be read (to move it to a name that follows them) and deleted.
+	if err := secret.ValidateStored(req.GetName()); err != nil {
 		return nil, err
 	}
 	acc, err := h.s.authorize(ctx, c, req.GetName(), false, nil)
@@ -81,6 +85,12 @@ func (h secretService) Set(ctx context.Context, req *hushv1.SetRequest) (*hushv1
 	if err := secret.ValidateValue(name, value); err != nil {
 		return nil, err
 	}
+	// Almost always a mistake (an empty pipe, Enter at the prompt) that
+	// would silently replace a real value; Delete removes a secret. Values
+	// stored empty before this rule can still be read.
+	if len(value) == 0 {
+		return nil, fmt.Errorf("%w for %s: the value is empty, so nothing was stored (Delete, or hush rm, removes a secret)", secret.ErrInvalidValue, secret.Quote(name))
+	}
 	if err := h.s.authorizeWrite(ctx, callerOf(ctx), name); err != nil {
 		return nil, err
 	}
@@ -88,11 +98,11 @@ func (h secretService) Set(ctx context.Context, req *hushv1.SetRequest) (*hushv1
 		return nil, err
 	}
 	h.s.log.Info("stored", "name", name, "pid", callerOf(ctx).Cred.PID)
-	return &hushv1.SetResponse{Warning: secret.ShortWarning(name, value)}, nil
+	return &hushv1.SetResponse{Warning: mask.ShortWarning(name, value)}, nil
 }
 
 func (h secretService) Delete(ctx context.Context, req *hushv1.DeleteRequest) (*hushv1.DeleteResponse, error) {
-	if err := secret.ValidateName(req.GetName()); err != nil {
+	if err := secret.ValidateStored(req.GetName()); err != nil {
 		return nil, err
 	}
 	if err := h.s.authorizeWrite(ctx, callerOf(ctx), req.GetName()); err != nil {
@@ -116,7 +126,9 @@ func (h secretService) List(ctx context.Context, req *hushv1.ListRequest) (*hush
 		if err != nil {
 			env = ""
 		}
-		out.Secrets = append(out.Secrets, &hushv1.SecretInfo{Name: name, EnvName: env})
+		// Every backend hands back UTF-8 names today; one that did not
+		// must not fail the whole listing.
+		out.Secrets = append(out.Secrets, &hushv1.SecretInfo{Name: termtext.ValidUTF8(name), EnvName: env})
 	}
 	return out, nil
 }

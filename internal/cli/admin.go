@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/hush-dev/hush/client"
 	"github.com/hush-dev/hush/internal/audit"
+	"github.com/hush-dev/hush/internal/config"
 	"github.com/hush-dev/hush/internal/detect"
 	"github.com/hush-dev/hush/internal/dotenv"
 	"github.com/hush-dev/hush/internal/secret"
@@ -74,7 +77,13 @@ func (a *app) importCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "import [--prefix PREFIX] FILE",
 		Short: "Import a .env file (names are PREFIX/KEY)",
-		Args:  exactArgs(1, "one FILE ('-' for stdin)"),
+		Long: `Import a .env file: every NAME=value line is stored as PREFIX/NAME.
+
+The file goes in whole or not at all: any bad line is reported with its
+line number and nothing is stored. A NAME= line with an empty value (a
+placeholder) is skipped with a warning naming its line; a secret already
+stored under that name keeps its value ('hush rm NAME' deletes one).`,
+		Args: exactArgs(1, "one FILE ('-' for stdin)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			prefix = strings.Trim(prefix, "/")
 			if prefix != "" {
@@ -82,30 +91,38 @@ func (a *app) importCommand() *cobra.Command {
 					return err
 				}
 			}
-			in := a.stdin
-			if args[0] != "-" {
-				f, err := os.Open(args[0])
-				if err != nil {
-					return &exitError{code: ExitInvalid, err: fmt.Errorf("cannot read the .env file: %w", err)}
-				}
-				defer f.Close()
-				in = f
+			in, err := a.openEnvFile(args[0])
+			if err != nil {
+				return err
 			}
+			defer in.Close()
 			// Parse and validate everything before storing anything.
-			secrets, err := dotenv.Parse(in)
+			entries, err := dotenv.Parse(in)
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
-			for i := range secrets {
+			var secrets []secret.Secret
+			var empty []string
+			for _, e := range entries {
+				name := e.Name
 				if prefix != "" {
-					secrets[i].Name = path.Join(prefix, secrets[i].Name)
+					name = path.Join(prefix, name)
 				}
-				if err := secret.ValidateName(secrets[i].Name); err != nil {
+				if err := secret.ValidateName(name); err != nil {
 					return fmt.Errorf("%s: %w", args[0], err)
 				}
-				if err := secret.ValidateValue(secrets[i].Name, secrets[i].Value); err != nil {
+				if len(e.Value) == 0 {
+					empty = append(empty, fmt.Sprintf("%s (line %d)", name, e.Line))
+					continue
+				}
+				if err := secret.ValidateValue(name, e.Value); err != nil {
 					return fmt.Errorf("%s: %w", args[0], err)
 				}
+				secrets = append(secrets, secret.Secret{Name: name, Value: e.Value})
+			}
+			if len(empty) > 0 {
+				fmt.Fprintf(a.stderr, "hush: warning: %s: skipped empty values (hush stores none): %s; a secret already stored under such a name keeps its value ('hush rm NAME' deletes one)\n",
+					args[0], strings.Join(empty, ", "))
 			}
 			if dryRun {
 				for _, sec := range secrets {
@@ -127,20 +144,49 @@ func (a *app) importCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if warning != "" {
-					fmt.Fprintf(a.stderr, "hush: warning: %s\n", warning)
-				}
+				a.warnStored(warning)
 				if _, err := secret.EnvName(sec.Name); err != nil {
 					fmt.Fprintf(a.stderr, "hush: warning: %v\n", err)
 				}
 			}
-			fmt.Fprintf(a.stderr, "hush: imported %d secrets\n", len(secrets))
+			if len(empty) > 0 {
+				fmt.Fprintf(a.stderr, "hush: imported %d secrets, skipped %d empty\n", len(secrets), len(empty))
+			} else {
+				fmt.Fprintf(a.stderr, "hush: imported %d secrets\n", len(secrets))
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&prefix, "prefix", "", "store each KEY as `PREFIX`/KEY")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the names that would be stored, store nothing")
 	return cmd
+}
+
+// openEnvFile opens the .env file to import ("-" is stdin). A file that
+// cannot be read is an ordinary failure (exit 1), not an invalid .env line
+// (exit 4): the error says which file and why, once.
+func (a *app) openEnvFile(name string) (io.ReadCloser, error) {
+	if name == "-" {
+		return io.NopCloser(a.stdin), nil
+	}
+	f, err := os.Open(name)
+	if err == nil {
+		var fi os.FileInfo
+		if fi, err = f.Stat(); err == nil && fi.IsDir() {
+			err = errors.New("it is a directory")
+		}
+		if err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("cannot read %s: %w", name, err)
+	}
+	return f, nil
 }
 
 func (a *app) statusCommand() *cobra.Command {
@@ -242,21 +288,12 @@ HUSH_NO_AUTOSTART=1. 'hush daemon --stop' asks a running daemon to exit
 cleanly.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if stop {
+				return a.stopDaemon(cmd.Context())
+			}
 			s, err := loadSettings()
 			if err != nil {
 				return err
-			}
-			if stop {
-				c, err := client.Dial(cmd.Context(), client.WithSocket(s.paths.Socket))
-				if err != nil {
-					return err
-				}
-				defer c.Close()
-				if err := c.Stop(cmd.Context()); err != nil {
-					return err
-				}
-				fmt.Fprintln(a.stderr, "hush: daemon stopped")
-				return nil
 			}
 			return a.serve(cmd, s, treeRoot)
 		},
@@ -265,6 +302,29 @@ cleanly.`,
 	cmd.Flags().IntVar(&treeRoot, "test-tree-root", 0, "tests only: never examine this `PID` or its ancestors when classifying callers")
 	_ = cmd.Flags().MarkHidden("test-tree-root")
 	return cmd
+}
+
+// stopDaemon asks the running daemon to exit. It needs only the socket's
+// path, which config.toml does not set, so a broken config.toml (perhaps the
+// reason to restart the daemon) is a warning here, not a failure.
+func (a *app) stopDaemon(ctx context.Context) error {
+	paths, err := config.DefaultPaths()
+	if err != nil {
+		return err
+	}
+	if _, err := config.Load(paths.ConfigFile); err != nil {
+		fmt.Fprintf(a.stderr, "hush: warning: %s; stopping the daemon anyway\n", message(err))
+	}
+	c, err := client.Dial(ctx, client.WithSocket(paths.Socket))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Stop(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stderr, "hush: daemon stopped")
+	return nil
 }
 
 func (a *app) serve(cmd *cobra.Command, s *settings, treeRoot int) error {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hush-dev/hush/client"
 	"github.com/hush-dev/hush/internal/dotenv"
+	"github.com/hush-dev/hush/internal/run"
 	"github.com/hush-dev/hush/internal/secret"
 	"github.com/hush-dev/hush/internal/store"
 )
@@ -35,6 +36,10 @@ func exitCode(err error) int {
 		return ExitLocked
 	case errors.Is(err, client.ErrDenied):
 		return ExitDenied
+	case errors.Is(err, run.ErrNotFound):
+		return run.ExitNotFound
+	case errors.Is(err, run.ErrCannotExecute):
+		return run.ExitCannotRun
 	case errors.Is(err, context.Canceled):
 		return 130
 	}

@@ -29,8 +29,10 @@ segment of its name (org/api/STRIPE_KEY as STRIPE_KEY), or under VAR with
 
 CMD's stdout and stderr are masked: a value, each line of a multi-line value,
 and its base64, hex and URL encodings are replaced by <hush:NAME>. Values
-shorter than 8 bytes are not masked (hush warns when you store one). When
-stdout is a terminal, CMD runs under a pseudo-terminal. The exit code is CMD's.`,
+shorter than 8 bytes, not counting line breaks, spaces, tabs and colons, are
+not masked (hush warns when you store one). When stdout is a terminal, CMD
+runs under a pseudo-terminal. The exit code is CMD's; 127 when CMD is not
+found and 126 when it cannot be executed, as in a shell.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dash := cmd.ArgsLenAtDash()
 			if dash < 0 || dash == len(args) {
@@ -81,6 +83,9 @@ stdout is a terminal, CMD runs under a pseudo-terminal. The exit code is CMD's.`
 				Log:            warnings(a.stderr),
 			})
 			if err != nil {
+				// A command that did not start exits 127 (not found) or 126
+				// (not executable), as in a shell, so that it is not taken
+				// for the command's own exit 1 (exitCode maps the errors).
 				return err
 			}
 			if code != 0 {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -10,6 +11,7 @@ import (
 	"github.com/hush-dev/hush/internal/handoff"
 	"github.com/hush-dev/hush/internal/secret"
 	"github.com/hush-dev/hush/internal/store"
+	"github.com/hush-dev/hush/internal/termtext"
 	hushv1 "github.com/hush-dev/hush/proto/hush/v1"
 )
 
@@ -22,7 +24,7 @@ func (a *app) setCommand() *cobra.Command {
 The value is read from a hidden prompt when stdin is a terminal, else from
 stdin, with exactly one trailing newline removed (so 'echo v | hush set N'
 stores "v"). It is never taken from the command line, where ps and shell
-history would see it.`,
+history would see it. An empty value is refused; 'hush rm NAME' deletes.`,
 		Args: exactArgs(1, "one NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
@@ -32,6 +34,13 @@ history would see it.`,
 			value, err := a.readValue(name)
 			if err != nil {
 				return err
+			}
+			if len(value) == 0 {
+				// An empty pipe (`cat missing | hush set N`) or a bare Enter
+				// is a mistake far more often than a wish to store nothing,
+				// and storing it would silently replace the value.
+				return fmt.Errorf("%w for %q: the value is empty, so nothing was stored (to delete a secret, run 'hush rm %s')",
+					secret.ErrInvalidValue, name, name)
 			}
 			if err := secret.ValidateValue(name, value); err != nil {
 				return err
@@ -49,12 +58,18 @@ history would see it.`,
 			if err != nil {
 				return err
 			}
-			if warning != "" {
-				fmt.Fprintf(a.stderr, "hush: warning: %s\n", warning)
-			}
+			a.warnStored(warning)
 			fmt.Fprintf(a.stderr, "hush: stored %s\n", name)
 			return nil
 		},
+	}
+}
+
+// warnStored prints the daemon's warning about a value just stored (a
+// value too short to be masked, see mask.ShortWarning), if any.
+func (a *app) warnStored(fromDaemon string) {
+	if fromDaemon != "" {
+		fmt.Fprintf(a.stderr, "hush: warning: %s\n", fromDaemon)
 	}
 }
 
@@ -73,8 +88,10 @@ cannot tell apart from one, gets only a line like
 
   source '/run/user/1000/hush/h-….sh'
 
-Sourcing it exports the variable(s) into that shell and deletes the script.
-Chain it with the command that needs the secret: source '…' && deploy.`,
+or, for a caller whose shell has no source (sh, dash, ksh), the same line
+with "." for "source". Sourcing it exports the variable(s) into that shell
+and deletes the script. Chain it with the command that needs the secret:
+source '…' && deploy.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {
 			case prefix != "" && len(args) > 0:
@@ -113,7 +130,11 @@ Chain it with the command that needs the secret: source '…' && deploy.`,
 			if res.Delivery == hushv1.Delivery_DELIVERY_PLAINTEXT && !asFile {
 				return a.printPlain(res, prefix != "")
 			}
-			line, err := deliver(s, res, sh, handoff.DeliverOptions{AsFile: asFile, AllowDangerous: allow})
+			line, err := deliver(s, res, sh, handoff.DeliverOptions{
+				AsFile:         asFile,
+				AllowDangerous: allow,
+				Loader:         loader(shell, res.Caller),
+			})
 			if err != nil {
 				return err
 			}
@@ -122,7 +143,7 @@ Chain it with the command that needs the secret: source '…' && deploy.`,
 		},
 	}
 	cmd.Flags().StringVar(&prefix, "prefix", "", "deliver every secret below `PREFIX`")
-	cmd.Flags().StringVar(&shell, "shell", "", "handoff script dialect: posix (default; fish reads it too) or fish")
+	cmd.Flags().StringVar(&shell, "shell", "", "the shell that will run the line: sh, dash, ash, ksh, mksh and posh get \". '…'\", bash, zsh, fish and posix \"source '…'\"; fish also gets a fish script (default: for the nearest shell above hush; the line also follows $SHELL when there is none)")
 	cmd.Flags().StringArrayVar(&allow, "allow-dangerous", nil, "hand off `NAME` although it is a variable that makes programs run its value (PROMPT_COMMAND, BASH_ENV, …)")
 	cmd.Flags().BoolVar(&toClip, "clip", false, "people: copy the value to the clipboard (cleared after clip_clear, 30 s) instead of printing it; agents get the handoff as usual")
 	cmd.Flags().BoolVar(&asFile, "as-file", false, "hand off NAME_FILE=<path of a private file holding the value> instead of the value")
@@ -162,19 +183,46 @@ func shellFlag(v string) (*handoff.Shell, error) {
 	return &sh, nil
 }
 
+// chainNames lists the comm of each process in the caller's chain, nearest
+// first.
+func chainNames(caller *hushv1.Caller) []string {
+	var chain []string
+	for _, p := range caller.GetChain() {
+		chain = append(chain, p.GetComm())
+	}
+	return chain
+}
+
+// loader picks the command of the line an agent is given: for the shell
+// --shell names, else for the shell the caller runs in (the nearest shell
+// above hush, else $SHELL), so that a caller in dash, which has no
+// `source`, gets `. '…'`.
+func loader(shellFlag string, caller *hushv1.Caller) handoff.Loader {
+	if shellFlag != "" {
+		return handoff.LoaderFor(shellFlag)
+	}
+	return handoff.LoaderFor(handoff.CallerShell(os.Getenv("SHELL"), chainNames(caller)))
+}
+
+// dialect picks the script's dialect: --shell, else fish when the nearest
+// shell above hush is fish (the shell that will run the line), else POSIX.
+// $SHELL is not consulted here: an agent's tool calls often run bash
+// whatever the login shell is, and a fish script fails in bash, while fish
+// reads a POSIX script correctly except for values with a newline (its
+// export function splits them).
+func dialect(sh *handoff.Shell, caller *hushv1.Caller) handoff.Shell {
+	if sh != nil {
+		return *sh
+	}
+	return handoff.Detect("", chainNames(caller))
+}
+
 // deliver writes the handoff script for res and returns the line to show.
-// The dialect is POSIX unless --shell says otherwise: a POSIX script is
-// also read correctly by fish, while a fish script breaks in the bash an
-// agent's tool call often runs (`fish -c "bash -c 'hush get …'"`).
 func deliver(s *settings, res *client.Result, sh *handoff.Shell, opts handoff.DeliverOptions) (string, error) {
 	if len(res.Secrets) == 0 {
 		return "", fmt.Errorf("%w: nothing to deliver", store.ErrNotFound)
 	}
-	dialect := handoff.POSIX
-	if sh != nil {
-		dialect = *sh
-	}
-	line, _, err := handoff.Deliver(s.paths.RuntimeDir, dialect, res.Secrets, opts)
+	line, _, err := handoff.Deliver(s.paths.RuntimeDir, dialect(sh, res.Caller), res.Secrets, opts)
 	return line, err
 }
 
@@ -203,7 +251,7 @@ func (a *app) lsCommand() *cobra.Command {
 				return err
 			}
 			for _, i := range infos {
-				fmt.Fprintln(a.stdout, i.GetName())
+				fmt.Fprintln(a.stdout, termtext.Escape(i.GetName()))
 			}
 			return nil
 		},

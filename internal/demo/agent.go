@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+
+	"github.com/hush-dev/hush/internal/handoff"
 )
 
 // AgentPackage is the name in the agent package's package.json, which is
@@ -254,35 +256,15 @@ func (r *AgentRun) ToolTexts() []string {
 	return out
 }
 
-// SourceLine returns the first `source '…'` line hush sent.
+// SourceLine returns the first line hush sent that sources a handoff
+// script (`source '…'` or `. '…'`).
 func (r *AgentRun) SourceLine() (string, bool) {
 	for _, t := range r.ToolTexts() {
 		for line := range strings.SplitSeq(t, "\n") {
-			if strings.HasPrefix(line, "source ") {
+			if _, _, err := handoff.ParseSourceLine(line); err == nil {
 				return line, true
 			}
 		}
 	}
 	return "", false
-}
-
-// ParseSourceLine returns the path in a line `source '<path>'`: POSIX
-// single quotes, where a quote inside the path closes the quotes, adds an
-// escaped quote and reopens them.
-func ParseSourceLine(line string) (string, error) {
-	rest, ok := strings.CutPrefix(line, "source ")
-	if !ok || len(rest) < 2 || rest[0] != '\'' || rest[len(rest)-1] != '\'' {
-		return "", fmt.Errorf("not a line of the form source '<path>': %q", line)
-	}
-	parts := strings.Split(rest[1:len(rest)-1], `'\''`)
-	for _, part := range parts {
-		if strings.Contains(part, "'") {
-			return "", fmt.Errorf("not a line of the form source '<path>': %q", line)
-		}
-	}
-	p := strings.Join(parts, "'")
-	if !filepath.IsAbs(p) {
-		return "", fmt.Errorf("not a line of the form source '<path>': %q", line)
-	}
-	return p, nil
 }

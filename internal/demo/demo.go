@@ -17,6 +17,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/hush-dev/hush/internal/handoff"
 )
 
 // Options configure Run.
@@ -158,7 +160,7 @@ func Run(ctx context.Context, out io.Writer, opts Options) (err error) {
 	check(!bytes.Contains(run.Stderr, value), "nor in the stderr of the agent or of `hush mcp`")
 	check(!bytes.Contains(daemonLog, value), "nor in the daemon's log")
 	check(count(run.Events, "transport-error") == 0, "every line `hush mcp` wrote to stdout was JSON-RPC")
-	if path, err := ParseSourceLine(line); err == nil {
+	if _, path, err := handoff.ParseSourceLine(line); err == nil {
 		left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "h-*"))
 		check(len(left) == 0, "the handoff script deleted itself: no h-* file is left in "+filepath.Dir(path))
 	} else {

@@ -7,44 +7,11 @@ import (
 	"testing"
 
 	"github.com/hush-dev/hush/internal/demo"
-	"github.com/hush-dev/hush/internal/handoff"
 )
 
 // The narrated demo itself runs in e2e/ (TestDemoRunsClean), which has the
-// hush binary and node at hand.
-
-func TestParseSourceLineReadsWhatHandoffWrites(t *testing.T) {
-	for _, path := range []string{
-		"/run/user/1000/hush/h-ABC.sh",
-		"/tmp/it's here/h-x.sh",
-		"/tmp/a b/'quoted'/h-y.sh",
-	} {
-		t.Run(path, func(t *testing.T) {
-			got, err := demo.ParseSourceLine(handoff.SourceLine(path))
-			if err != nil || got != path {
-				t.Errorf("ParseSourceLine(SourceLine(%q)) = %q, %v", path, got, err)
-			}
-		})
-	}
-}
-
-func TestParseSourceLineRefusesOtherLines(t *testing.T) {
-	for _, line := range []string{
-		"",
-		"source",
-		"source /no/quotes.sh",
-		"source 'relative/h-x.sh'",
-		"source '/tmp/a'b'",
-		". '/tmp/h-x.sh'",
-		"export KEY=value",
-	} {
-		t.Run(line, func(t *testing.T) {
-			if p, err := demo.ParseSourceLine(line); err == nil {
-				t.Errorf("ParseSourceLine(%q) = %q, want an error", line, p)
-			}
-		})
-	}
-}
+// hush binary and node at hand. The source line it looks for is parsed by
+// handoff.ParseSourceLine, tested there.
 
 func TestFindAgentDirFindsE2EFromAnywhereInTheRepository(t *testing.T) {
 	repo := t.TempDir()

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 
 	"github.com/hush-dev/hush/internal/proctree"
+	"github.com/hush-dev/hush/internal/termtext"
 )
 
 // ancestry recognises an agent by the names, executables and arguments of
@@ -42,7 +43,8 @@ func (e environment) Detect(ctx context.Context, chain []proctree.Process) (stri
 			continue
 		}
 		if err != nil {
-			return "", "", fmt.Errorf("environment of pid %d (%s): %w", p.PID, p.Comm, err)
+			// The error becomes the caller's signal: shown, logged, sent.
+			return "", "", fmt.Errorf("environment of pid %d (%s): %w", p.PID, termtext.Escape(p.Comm), err)
 		}
 		if agent, evidence := e.m.byEnv(env); agent != "" {
 			return agent, pidSignal(evidence, p.PID), nil

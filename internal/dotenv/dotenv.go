@@ -61,9 +61,18 @@ type LineError struct {
 func (e *LineError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
 func (e *LineError) Unwrap() error { return e.Err }
 
-// Parse reads a .env file. Secrets come back in file order. A malformed
-// line is an error naming its line number.
-func Parse(r io.Reader) ([]secret.Secret, error) {
+// Entry is one secret read from a .env file and the line its value comes
+// from (the last line that sets the name).
+type Entry struct {
+	secret.Secret
+	Line int
+}
+
+// Parse reads a .env file. Entries come back in the order their names
+// first appear. A malformed line is an error naming its line number. An
+// empty value (NAME=) is returned as it is; whether to store it is the
+// caller's call.
+func Parse(r io.Reader) ([]Entry, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
 	if err != nil {
 		return nil, err
@@ -72,7 +81,7 @@ func Parse(r io.Reader) ([]secret.Secret, error) {
 		return nil, fmt.Errorf("the file is over %d bytes; this is not a .env file", MaxFileSize)
 	}
 	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
-	p := parser{lines: splitLines(data), firstLine: map[string]int{}}
+	p := parser{lines: splitLines(data), firstLine: map[string]int{}, lastLine: map[string]int{}}
 	p.scan()
 	if len(p.errs) > 0 {
 		return nil, p.err()
@@ -85,17 +94,19 @@ func Parse(r io.Reader) ([]secret.Secret, error) {
 	if err != nil {
 		return nil, errors.New("the file could not be read as a whole although every line parsed")
 	}
-	out := make([]secret.Secret, 0, len(p.order))
+	out := make([]Entry, 0, len(p.order))
 	for _, name := range p.order {
 		value, ok := all[name]
 		if !ok {
 			return nil, fmt.Errorf("line %d: %q was not found when reading the whole file", p.firstLine[name], name)
 		}
+		// A name given twice keeps its last value: that is the line to name.
+		line := p.lastLine[name]
 		if err := secret.ValidateValue(name, []byte(value)); err != nil {
-			p.errs = append(p.errs, &LineError{Line: p.firstLine[name], Msg: err.Error(), Err: err})
+			p.errs = append(p.errs, &LineError{Line: line, Msg: err.Error(), Err: err})
 			continue
 		}
-		out = append(out, secret.Secret{Name: name, Value: []byte(value)})
+		out = append(out, Entry{Secret: secret.Secret{Name: name, Value: []byte(value)}, Line: line})
 	}
 	if len(p.errs) > 0 {
 		return nil, p.err()
@@ -135,6 +146,7 @@ type parser struct {
 	lines     [][]byte
 	order     []string       // names in order of first appearance
 	firstLine map[string]int // name -> line it first appears on
+	lastLine  map[string]int // name -> line it last appears on, whose value it keeps
 	errs      []error
 }
 
@@ -254,6 +266,7 @@ func (p *parser) add(line int, name string, chunk []byte, value string) {
 		p.firstLine[name] = line
 		p.order = append(p.order, name)
 	}
+	p.lastLine[name] = line
 }
 
 // expandRef is godotenv's own expansion pattern (parser.go), so the check

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -152,6 +153,25 @@ func TestParse(t *testing.T) {
 	}
 }
 
+func TestEntriesNameTheLineTheirValueComesFrom(t *testing.T) {
+	got, err := dotenv.Parse(strings.NewReader("# c\nA=1\nB=\"x\ny\"\nEMPTY=\nA=2\nQUOTED=''\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		name, value string
+		line        int
+	}{{"A", "2", 6}, {"B", "x\ny", 3}, {"EMPTY", "", 5}, {"QUOTED", "", 7}}
+	if len(got) != len(want) {
+		t.Fatalf("Parse returned %d entries, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		if got[i].Name != w.name || string(got[i].Value) != w.value || got[i].Line != w.line {
+			t.Errorf("entry %d = %s=%q on line %d, want %s=%q on line %d", i, got[i].Name, got[i].Value, got[i].Line, w.name, w.value, w.line)
+		}
+	}
+}
+
 func TestCRLFAndLFImportTheSame(t *testing.T) {
 	lf := "A=1\nB=\"x\ny\"\n# c\nC='q'\n"
 	crlf := strings.ReplaceAll(lf, "\n", "\r\n")
@@ -163,8 +183,8 @@ func TestCRLFAndLFImportTheSame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprintf("%q", a) != fmt.Sprintf("%q", b) {
-		t.Fatalf("LF %q != CRLF %q", a, b)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatalf("LF %+v != CRLF %+v", a, b)
 	}
 }
 
@@ -286,7 +306,7 @@ func TestParseErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := dotenv.Parse(strings.NewReader(tt.input))
 			if err == nil {
-				t.Fatalf("Parse = %q, want an error", got)
+				t.Fatalf("Parse returned %d entries, want an error", len(got))
 			}
 			if got != nil {
 				t.Fatalf("Parse returned %d secrets with its error; it must be all or nothing", len(got))

@@ -76,21 +76,69 @@ func ParseShell(s string) (Shell, error) {
 }
 
 // Detect picks the dialect from $SHELL and the names of the caller's
-// process chain (nearest first); POSIX unless fish is found.
-//
-// The nearest shell in the chain is the one that will source the script
-// (fish → bash -c 'hush get …' sources in bash), so it wins over $SHELL,
-// which only decides when the chain holds no shell at all.
+// process chain (nearest first); POSIX unless fish is found (see
+// CallerShell).
 func Detect(shellEnv string, chain []string) Shell {
-	for _, c := range chain {
-		if sh, err := ParseShell(c); err == nil && shellName(c) != "posix" {
-			return sh
-		}
-	}
-	if shellName(shellEnv) == "fish" {
+	if shellName(CallerShell(shellEnv, chain)) == "fish" {
 		return Fish
 	}
 	return POSIX
+}
+
+// CallerShell names the shell that will most likely run the line a caller
+// is given: the nearest shell in its process chain (nearest first), else
+// $SHELL, else "".
+//
+// The nearest shell wins because it is the one the caller's tool calls run
+// in (fish → bash -c 'hush get …; …' runs the line in bash); $SHELL only
+// decides when the chain holds no shell at all.
+func CallerShell(shellEnv string, chain []string) string {
+	for _, c := range chain {
+		if name := shellName(c); name != "posix" && (name == "fish" || posixShells[name]) {
+			return name
+		}
+	}
+	if strings.TrimSpace(shellEnv) == "" {
+		return ""
+	}
+	return shellName(shellEnv)
+}
+
+// Loader is the command in the line an agent is given, which reads the
+// script into the shell that runs the line.
+type Loader int
+
+const (
+	// Source gives `source '<path>'`: bash, zsh and fish have it, and it is
+	// what a caller whose shell is unknown gets.
+	Source Loader = iota
+	// Dot gives `. '<path>'`, the POSIX spelling, for the shells that have
+	// no source (dash, which is sh on Debian and Ubuntu, and ash, posh, ksh,
+	// mksh and their kin: "source: not found").
+	Dot
+)
+
+func (l Loader) String() string {
+	if l == Dot {
+		return "."
+	}
+	return "source"
+}
+
+// hasSource are the POSIX-dialect shells with a source builtin; every other
+// one gets Dot, which all of them have.
+var hasSource = map[string]bool{"bash": true, "zsh": true}
+
+// LoaderFor picks the loader for the shell that will run the line, given by
+// name or path ("dash", "/bin/sh", a login shell's "-ksh"): Dot for a POSIX
+// shell without source, else Source (bash, zsh, fish, the dialect name
+// "posix", and any name it does not know).
+func LoaderFor(shell string) Loader {
+	name := shellName(shell)
+	if posixShells[name] && name != "posix" && !hasSource[name] {
+		return Dot
+	}
+	return Source
 }
 
 // Quote writes value as one shell word that POSIX shells and fish both read
@@ -236,9 +284,59 @@ func Render(sh Shell, path string, vars []secret.Secret) []byte {
 	return b.Bytes()
 }
 
-// SourceLine is what the agent sees: source '<path>'.
-func SourceLine(path string) string {
-	return "source " + Quote(POSIX, []byte(path))
+// SourceLine is what the agent sees: source '<path>', or . '<path>' for Dot.
+func SourceLine(l Loader, path string) string {
+	return l.String() + " " + Quote(POSIX, []byte(path))
+}
+
+// ParseSourceLine returns the loader and the path of a line SourceLine
+// wrote: "source " or ". ", then an absolute path quoted as Quote quotes.
+// Anything else is an error.
+func ParseSourceLine(line string) (Loader, string, error) {
+	bad := fmt.Errorf("not a line of the form source '<path>' or . '<path>': %q", line)
+	l := Source
+	rest, ok := strings.CutPrefix(line, "source ")
+	if !ok {
+		if rest, ok = strings.CutPrefix(line, ". "); !ok {
+			return 0, "", bad
+		}
+		l = Dot
+	}
+	p, ok := unquote(rest)
+	if !ok || !filepath.IsAbs(p) {
+		return 0, "", bad
+	}
+	return l, p, nil
+}
+
+// unquote reverses quote: single-quoted runs without quotes or backslashes
+// inside, and \' or \\ between them.
+func unquote(s string) (string, bool) {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		switch s[i] {
+		case '\'':
+			end := strings.IndexByte(s[i+1:], '\'')
+			if end < 0 {
+				return "", false
+			}
+			run := s[i+1 : i+1+end]
+			if end == 0 || strings.ContainsRune(run, '\\') {
+				return "", false
+			}
+			b.WriteString(run)
+			i += end + 2
+		case '\\':
+			if i+1 == len(s) || (s[i+1] != '\'' && s[i+1] != '\\') {
+				return "", false
+			}
+			b.WriteByte(s[i+1])
+			i += 2
+		default:
+			return "", false
+		}
+	}
+	return b.String(), s != ""
 }
 
 // ErrUnsafeDir is returned by EnsureDir for a directory that others could
@@ -462,6 +560,9 @@ type DeliverOptions struct {
 	// AllowDangerous names variables from secret.Dangerous that may be
 	// exported anyway.
 	AllowDangerous []string
+	// Loader is the command of the returned line: Source (the zero value)
+	// or Dot for a caller whose shell has no source (see LoaderFor).
+	Loader Loader
 }
 
 // Deliver is the whole handoff of opened secrets, shared by `hush get` and
@@ -512,5 +613,5 @@ func Deliver(dir string, sh Shell, secrets []secret.Secret, opts DeliverOptions)
 	for i, v := range out {
 		vars[i] = v.Name
 	}
-	return SourceLine(path), vars, nil
+	return SourceLine(opts.Loader, path), vars, nil
 }

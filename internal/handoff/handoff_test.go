@@ -107,11 +107,107 @@ func TestQuoteKeepsBackslashesAndQuotesOutsideTheQuotes(t *testing.T) {
 }
 
 func TestSourceLineQuotesThePath(t *testing.T) {
-	if got := handoff.SourceLine("/run/user/1000/hush/h-AB.sh"); got != "source '/run/user/1000/hush/h-AB.sh'" {
-		t.Fatalf("got %s", got)
+	tests := []struct {
+		loader     handoff.Loader
+		path, want string
+	}{
+		{handoff.Source, "/run/user/1000/hush/h-AB.sh", "source '/run/user/1000/hush/h-AB.sh'"},
+		{handoff.Source, "/tmp/it's/h.sh", `source '/tmp/it'\''s/h.sh'`},
+		{handoff.Dot, "/run/user/1000/hush/h-AB.sh", ". '/run/user/1000/hush/h-AB.sh'"},
+		{handoff.Dot, "/tmp/it's/h.sh", `. '/tmp/it'\''s/h.sh'`},
 	}
-	if got := handoff.SourceLine("/tmp/it's/h.sh"); got != `source '/tmp/it'\''s/h.sh'` {
-		t.Fatalf("got %s", got)
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			if got := handoff.SourceLine(tt.loader, tt.path); got != tt.want {
+				t.Fatalf("SourceLine(%v, %q) = %s, want %s", tt.loader, tt.path, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoaderForGivesDotToShellsWithoutSource(t *testing.T) {
+	tests := []struct {
+		shell string
+		want  handoff.Loader
+	}{
+		{"sh", handoff.Dot}, {"/bin/sh", handoff.Dot}, {"dash", handoff.Dot}, {"/usr/bin/dash", handoff.Dot},
+		{"-dash", handoff.Dot}, {"ash", handoff.Dot}, {"posh", handoff.Dot}, {"ksh", handoff.Dot},
+		{"mksh", handoff.Dot}, {"ksh93", handoff.Dot}, {"busybox", handoff.Dot},
+		{"bash", handoff.Source}, {"-bash", handoff.Source}, {"/bin/bash", handoff.Source}, {"zsh", handoff.Source},
+		{"fish", handoff.Source}, {"/usr/bin/fish", handoff.Source},
+		// The dialect name says nothing about the shell: the default stays.
+		{"posix", handoff.Source},
+		{"", handoff.Source}, {"nu", handoff.Source}, {"powershell", handoff.Source},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%q gets %v", tt.shell, tt.want), func(t *testing.T) {
+			if got := handoff.LoaderFor(tt.shell); got != tt.want {
+				t.Fatalf("LoaderFor(%q) = %v, want %v", tt.shell, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCallerShellIsTheNearestShellElseSHELL(t *testing.T) {
+	tests := []struct {
+		name  string
+		shell string
+		chain []string
+		want  string
+	}{
+		{"the nearest shell in the chain", "/bin/bash", []string{"hush", "sh", "claude", "zsh"}, "sh"},
+		{"a login shell in the chain", "/bin/bash", []string{"hush", "-dash"}, "dash"},
+		{"$SHELL when the chain holds no shell", "/usr/bin/dash", []string{"hush", "node", "claude"}, "dash"},
+		{"nothing when neither says", "", []string{"hush", "node"}, ""},
+		{"an unknown $SHELL is passed on", "/usr/bin/nu", nil, "nu"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := handoff.CallerShell(tt.shell, tt.chain); got != tt.want {
+				t.Fatalf("CallerShell(%q, %q) = %q, want %q", tt.shell, tt.chain, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseSourceLineReadsWhatSourceLineWrites(t *testing.T) {
+	for _, l := range []handoff.Loader{handoff.Source, handoff.Dot} {
+		for _, path := range []string{
+			"/run/user/1000/hush/h-ABC.sh",
+			"/tmp/it's here/h-x.sh",
+			"/tmp/a b/'quoted'/h-y.sh",
+			`/tmp/back\slash/h-z.sh`,
+			"/tmp/ends in a quote'",
+		} {
+			t.Run(l.String()+" "+path, func(t *testing.T) {
+				gotL, got, err := handoff.ParseSourceLine(handoff.SourceLine(l, path))
+				if err != nil || got != path || gotL != l {
+					t.Errorf("ParseSourceLine(SourceLine(%v, %q)) = %v, %q, %v", l, path, gotL, got, err)
+				}
+			})
+		}
+	}
+}
+
+func TestParseSourceLineRefusesOtherLines(t *testing.T) {
+	for _, line := range []string{
+		"",
+		"source",
+		"source ''",
+		"source /no/quotes.sh",
+		"source 'relative/h-x.sh'",
+		"source '/tmp/a'b'",
+		"source '/tmp/a' && rm -rf ~",
+		"source '/tmp/a\\b'",
+		".  '/tmp/h-x.sh'",
+		"bash '/tmp/h-x.sh'",
+		"export KEY=value",
+	} {
+		t.Run(fmt.Sprintf("%q", line), func(t *testing.T) {
+			if _, p, err := handoff.ParseSourceLine(line); err == nil {
+				t.Errorf("ParseSourceLine(%q) = %q, want an error", line, p)
+			}
+		})
 	}
 }
 

@@ -637,3 +637,32 @@ func TestAsFileHandsOffAPathToAPrivateCopyOfTheValue(t *testing.T) {
 		t.Fatalf("a refused AsFiles left %d files", n)
 	}
 }
+
+// TestTheLineRunsInTheShellItWasPickedFor delivers to each real shell the
+// line LoaderFor picks for it and runs that line there, as an agent's next
+// tool call would: dash (sh on Debian) gets `. '…'`, since its `source` is
+// "not found".
+func TestTheLineRunsInTheShellItWasPickedFor(t *testing.T) {
+	targets := append([]shell{{name: "sh", dialect: handoff.POSIX}}, shells...)
+	for _, sh := range targets {
+		t.Run(sh.name, func(t *testing.T) {
+			t.Parallel()
+			lookShell(t, sh.name)
+			tmp := t.TempDir()
+			line, _, err := handoff.Deliver(filepath.Join(tmp, "run"), sh.dialect,
+				[]secret.Secret{{Name: "org/api/HUSH_KEY", Value: pem}},
+				handoff.DeliverOptions{Loader: handoff.LoaderFor(sh.name)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(tmp, "out")
+			prog := fmt.Sprintf("%s && printf '%%s' \"$HUSH_KEY\" > %s\n", line, q(out))
+			if _, stderr, err := sh.run(t, "C.UTF-8", prog); err != nil {
+				t.Fatalf("%s could not run %q: %v: %s", sh.name, line, err, stderr)
+			}
+			if got, err := os.ReadFile(out); err != nil || !bytes.Equal(got, pem) {
+				t.Fatalf("the value came back as %q (%v)", got, err)
+			}
+		})
+	}
+}

@@ -4,7 +4,8 @@
 // asks hush for.
 //
 // What is masked, for each secret at least secret.MinMaskLength bytes long
-// (shorter ones are left alone and reported by Unmasked, field case R3):
+// as SignificantLen counts them (shorter ones are left alone and reported by
+// Unmasked, field case R3):
 //   - the value, the value with surrounding white space trimmed, and every
 //     line of a multi-line value that is itself long enough (R2), so a PEM
 //     printed whole or grepped line by line is caught;
@@ -45,6 +46,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"time"
@@ -59,6 +61,37 @@ const DefaultFlushDelay = 5 * time.Millisecond
 
 // Bytes ignored when matching.
 var skipBytes = []byte{'\r', '\n', ' ', '\t', ':'}
+
+// SignificantLen is the length of value as the masker measures it: the
+// bytes it ignores when matching (\r, \n, space, tab and ':') do not count.
+func SignificantLen(value []byte) int {
+	n := len(value)
+	for _, b := range value {
+		if bytes.IndexByte(skipBytes, b) >= 0 {
+			n--
+		}
+	}
+	return n
+}
+
+// Masks reports whether a Masker masks value: whether SignificantLen(value)
+// is at least secret.MinMaskLength. New leaves other values alone and names
+// them in Unmasked; `hush set` warns about them with this same test.
+func Masks(value []byte) bool {
+	return SignificantLen(value) >= secret.MinMaskLength
+}
+
+// ShortWarning returns a one-line warning when value is too short to be
+// masked in command output, or "". An empty value has nothing to leak, so
+// it gets no warning. The daemon sends it with every Set, so `hush set`
+// and `hush import` warn by the masker's own measure.
+func ShortWarning(name string, value []byte) string {
+	if len(value) == 0 || Masks(value) {
+		return ""
+	}
+	return fmt.Sprintf("secret %q is only %d bytes long not counting line breaks, spaces, tabs and colons: values shorter than %d bytes are not masked in command output",
+		name, SignificantLen(value), secret.MinMaskLength)
+}
 
 // Masker holds the patterns for a set of secrets. It is immutable and safe
 // for concurrent use; each Writer it makes has its own state.
@@ -89,7 +122,7 @@ func New(secrets []secret.Secret, opts ...Option) *Masker {
 	}
 	ps := newPatternSet(skipBytes)
 	for _, s := range secrets {
-		if len(ps.canonical(s.Value)) < secret.MinMaskLength {
+		if !Masks(s.Value) {
 			m.unmasked = append(m.unmasked, s.Name)
 			continue
 		}

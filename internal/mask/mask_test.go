@@ -184,6 +184,41 @@ func TestUnmaskedNamesShortSecrets(t *testing.T) {
 	}
 }
 
+func TestMasksMeasuresAValueAsTheMatcherDoes(t *testing.T) {
+	tests := []struct {
+		name   string
+		value  string
+		length int
+	}{
+		{"colons and spaces do not count", "p: w: d: 1: 2", 5},
+		{"line breaks and tabs do not count", "ab\r\n cd\tef", 6},
+		{"eight plain bytes count in full", "abcdefgh", 8},
+		{"eight significant bytes among separators", "ab:cd ef\tgh\n", 8},
+		{"only separators count for nothing", " \t\r\n::", 0},
+		{"a real key", stripe, len(stripe)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := mask.SignificantLen([]byte(tt.value)); got != tt.length {
+				t.Fatalf("SignificantLen(%q) = %d, want %d", tt.value, got, tt.length)
+			}
+			want := tt.length >= secret.MinMaskLength
+			if got := mask.Masks([]byte(tt.value)); got != want {
+				t.Fatalf("Masks(%q) = %v, want %v", tt.value, got, want)
+			}
+			// Masks is the masker's own test: New leaves alone exactly
+			// what Masks rejects, and masks the rest.
+			m := mask.New([]secret.Secret{sec("t/K", tt.value)})
+			if unmasked := len(m.Unmasked()) == 1; unmasked == want {
+				t.Errorf("New: unmasked %v, but Masks says %v", unmasked, want)
+			}
+			if masked := strings.Contains(string(m.Bytes([]byte("x "+tt.value+" y"))), "<hush:t/K>"); masked != want {
+				t.Errorf("New masked the value: %v, want %v", masked, want)
+			}
+		})
+	}
+}
+
 // syncBuffer is a bytes.Buffer safe to read while the writer's timer
 // writes to it.
 type syncBuffer struct {
@@ -329,5 +364,37 @@ func TestLargeValue(t *testing.T) {
 	enc := base64.StdEncoding.EncodeToString(v)
 	if got := string(m.Bytes([]byte(wrap(enc, 76)))); got != "<hush:k/BIG>" {
 		t.Errorf("wrapped base64: got %d bytes", len(got))
+	}
+}
+
+func TestShortWarning(t *testing.T) {
+	tests := []struct {
+		name  string
+		value string
+		warn  bool
+	}{
+		{"a short common word is warned about (R3)", "docker", true},
+		{"one byte under the mask length is warned about", strings.Repeat("x", secret.MinMaskLength-1), true},
+		{"a value at the mask length is not warned about", strings.Repeat("x", secret.MinMaskLength), false},
+		{"a long value is not warned about", "sk_test_FAKE0123456789", false},
+		{"an empty value has nothing to mask", "", false},
+		{"line breaks, spaces, tabs and colons do not count", "p: w: d: 1: 2", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := mask.ShortWarning("org/DOCKER_USER", []byte(tt.value))
+			if (w != "") != tt.warn {
+				t.Fatalf("ShortWarning = %q, want warning=%v", w, tt.warn)
+			}
+			if w == "" {
+				return
+			}
+			if strings.Contains(w, "\n") || !strings.Contains(w, `"org/DOCKER_USER"`) {
+				t.Fatalf("warning %q is not one line naming the secret", w)
+			}
+			if strings.Contains(w, tt.value) {
+				t.Fatalf("warning %q repeats the value", w)
+			}
+		})
 	}
 }

@@ -42,6 +42,15 @@ import (
 // ErrNoCommand is returned when Argv is empty.
 var ErrNoCommand = errors.New("no command to run")
 
+// Errors for a command that did not start: not found (ExitNotFound), or
+// found but not executable (ExitCannotRun). Callers that exit with Run's
+// code map these, as shells and env(1) do, to 127 and 126, which a command
+// of its own rarely exits with.
+var (
+	ErrNotFound      = errors.New("command not found")
+	ErrCannotExecute = errors.New("cannot execute")
+)
+
 // Exit codes for a command that could not be started, as shells use them.
 const (
 	ExitCannotRun = 126
@@ -113,7 +122,9 @@ type Options struct {
 
 // Run starts the command, waits for it and returns its exit code. The
 // error is non-nil only when the command did not run; the code is then
-// ExitNotFound if it was not found and ExitCannotRun otherwise. Refusals
+// ExitNotFound if it was not found (the error wraps ErrNotFound) and
+// ExitCannotRun otherwise (wrapping ErrCannotExecute when the command was
+// found but could not be executed). Refusals
 // come before anything starts: a malformed variable name
 // (secret.ErrNotExportable), a dangerous one (secret.ErrDangerous), two secrets
 // for one variable (secret.ErrCollision), a value the environment cannot
@@ -142,7 +153,7 @@ func Run(ctx context.Context, o Options) (int, error) {
 	path, err := lookPath(o.Argv[0], env)
 	if err != nil {
 		code := ExitNotFound
-		if errors.Is(err, fs.ErrPermission) {
+		if errors.Is(err, ErrCannotExecute) {
 			code = ExitCannotRun
 		}
 		return code, err
@@ -183,7 +194,12 @@ func Run(ctx context.Context, o Options) (int, error) {
 	}
 	if err != nil {
 		c.closeWriters()
-		return ExitCannotRun, fmt.Errorf("starting %s: %w", o.Argv[0], err)
+		// exec's error repeats the path; the reason is enough after ours.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return ExitCannotRun, fmt.Errorf("%q: %w: %w", o.Argv[0], ErrCannotExecute, err)
 	}
 
 	done := make(chan struct{})
@@ -358,7 +374,7 @@ func lookPath(file string, env []string) (string, error) {
 	if !found {
 		p, err := exec.LookPath(file)
 		if err != nil {
-			return "", fmt.Errorf("command %q not found in PATH", file)
+			return "", fmt.Errorf("%q: %w in PATH", file, ErrNotFound)
 		}
 		return p, nil
 	}
@@ -372,26 +388,34 @@ func lookPath(file string, env []string) (string, error) {
 		if err == nil {
 			return p, nil
 		}
-		if errors.Is(err, fs.ErrPermission) && denied == nil {
+		if errors.Is(err, ErrCannotExecute) && denied == nil {
 			denied = err
 		}
 	}
 	if denied != nil {
 		return "", denied
 	}
-	return "", fmt.Errorf("command %q not found in PATH", file)
+	return "", fmt.Errorf("%q: %w in PATH", file, ErrNotFound)
 }
 
+// executable checks p the way exec will: ErrNotFound when nothing is
+// there, ErrCannotExecute when it is a directory, has no execute bit, or
+// cannot be looked at.
 func executable(p string) error {
 	fi, err := os.Stat(p)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("command %q not found", p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%q: %w", p, ErrNotFound)
+	case err != nil:
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
 		}
-		return err
-	}
-	if fi.IsDir() || fi.Mode()&0o111 == 0 {
-		return fmt.Errorf("command %q: %w", p, fs.ErrPermission)
+		return fmt.Errorf("%q: %w: %w", p, ErrCannotExecute, err)
+	case fi.IsDir():
+		return fmt.Errorf("%q: %w: it is a directory", p, ErrCannotExecute)
+	case fi.Mode()&0o111 == 0:
+		return fmt.Errorf("%q: %w: %w", p, ErrCannotExecute, fs.ErrPermission)
 	}
 	return nil
 }

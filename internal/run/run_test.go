@@ -232,20 +232,30 @@ func TestExitCodes(t *testing.T) {
 			}
 		})
 	}
-	t.Run("a missing command is 127 with an error", func(t *testing.T) {
-		code, err := run.Run(context.Background(), run.Options{Argv: []string{"hush-no-such-command"}, Environ: cleanEnv(t)})
-		if code != run.ExitNotFound || err == nil || !strings.Contains(err.Error(), "hush-no-such-command") {
-			t.Errorf("Run = %d, %v", code, err)
+	t.Run("a missing command is 127 with ErrNotFound", func(t *testing.T) {
+		for _, argv0 := range []string{"hush-no-such-command", "/hush/no/such/command"} {
+			code, err := run.Run(context.Background(), run.Options{Argv: []string{argv0}, Environ: cleanEnv(t)})
+			if code != run.ExitNotFound || !errors.Is(err, run.ErrNotFound) || !strings.Contains(err.Error(), argv0) {
+				t.Errorf("Run(%s) = %d, %v", argv0, code, err)
+			}
 		}
 	})
-	t.Run("a file that is not executable is 126", func(t *testing.T) {
-		p := filepath.Join(t.TempDir(), "script")
-		if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o600); err != nil {
+	t.Run("a file that is not executable is 126 with ErrCannotExecute", func(t *testing.T) {
+		dir := t.TempDir()
+		noExec := filepath.Join(dir, "script")
+		if err := os.WriteFile(noExec, []byte("#!/bin/sh\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		code, err := run.Run(context.Background(), run.Options{Argv: []string{p}, Environ: cleanEnv(t)})
-		if code != run.ExitCannotRun || err == nil {
-			t.Errorf("Run = %d, %v", code, err)
+		// Executable by its mode, but neither a program nor a script.
+		garbage := filepath.Join(dir, "garbage")
+		if err := os.WriteFile(garbage, []byte("not a program\n"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for _, argv0 := range []string{noExec, dir, garbage} {
+			code, err := run.Run(context.Background(), run.Options{Argv: []string{argv0}, Environ: cleanEnv(t)})
+			if code != run.ExitCannotRun || !errors.Is(err, run.ErrCannotExecute) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("Run(%s) = %d, %v", argv0, code, err)
+			}
 		}
 	})
 	t.Run("an empty command is refused", func(t *testing.T) {

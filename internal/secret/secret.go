@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -49,25 +50,84 @@ type Secret struct {
 	Value []byte
 }
 
-// ValidateName reports whether name can be stored (a path of non-empty
-// segments separated by '/'). The error wraps ErrInvalidName.
+// ValidateName reports whether name can be stored: a path of non-empty
+// segments separated by '/', in UTF-8, holding nothing that could make it
+// look like another name in a listing (see hiddenRule). The error wraps
+// ErrInvalidName and names the rule and the character (U+202E).
 func ValidateName(name string) error {
-	if why := nameProblem(name); why != "" {
-		return fmt.Errorf("%w %q: %s", ErrInvalidName, name, why)
+	if why := nameProblem(name, true); why != "" {
+		return fmt.Errorf("%w %s: %s", ErrInvalidName, Quote(name), why)
 	}
 	return nil
 }
 
-// ValidatePrefix is ValidateName for prefixes; "" means everything. One
+// ValidateStored is ValidateName without the rules added once names were
+// already being stored (no format characters, no line or paragraph
+// separators): a secret stored before them is still read, exported,
+// listed and deleted by its name, and a vault holding one still opens.
+// Only new names are held to ValidateName. The error wraps ErrInvalidName.
+func ValidateStored(name string) error {
+	if why := nameProblem(name, false); why != "" {
+		return fmt.Errorf("%w %s: %s", ErrInvalidName, Quote(name), why)
+	}
+	return nil
+}
+
+// ValidatePrefix is ValidateStored for prefixes; "" means everything. One
 // trailing '/' is allowed ("org/api/" is "org/api"), since people type it.
+// A prefix selects stored names and stores none, so it is not held to the
+// rules for new names.
 func ValidatePrefix(prefix string) error {
 	if prefix == "" {
 		return nil
 	}
-	if why := nameProblem(trimSlash(prefix)); why != "" {
-		return fmt.Errorf("%w: prefix %q: %s", ErrInvalidName, prefix, why)
+	if why := nameProblem(trimSlash(prefix), false); why != "" {
+		return fmt.Errorf("%w: prefix %s: %s", ErrInvalidName, Quote(prefix), why)
 	}
 	return nil
+}
+
+// quoteWhole is the longest name (or prefix, with its one trailing '/')
+// that Quote and Shorten give whole; quoteHead is how much of a longer one
+// they keep.
+const (
+	quoteWhole = MaxNameSize + 1
+	quoteHead  = 64
+)
+
+// Shorten returns s whole when it is no longer than a name or a prefix can
+// be, and otherwise its first 64 bytes (whole runes), "…" and its length:
+// a refused name can be megabytes, and every error, log line and audit
+// record that repeated it whole would carry them.
+func Shorten(s string) string {
+	if len(s) <= quoteWhole {
+		return s
+	}
+	return fmt.Sprintf("%s… (%d bytes)", head(s), len(s))
+}
+
+// Quote is Shorten for messages: the name as %q writes it (control, format
+// and invalid bytes escaped, so it shows as what it is), cut as Shorten
+// cuts it, e.g. "aaaa…" (2000000 bytes).
+func Quote(s string) string {
+	if len(s) <= quoteWhole {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%s (%d bytes)", strconv.Quote(head(s)+"…"), len(s))
+}
+
+// head is s's first quoteHead bytes, less a rune cut in two.
+func head(s string) string {
+	h := s[:quoteHead]
+	for i := len(h) - 1; i >= 0 && i >= len(h)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(h[i]) {
+			if !utf8.FullRuneInString(h[i:]) {
+				h = h[:i]
+			}
+			break
+		}
+	}
+	return h
 }
 
 func trimSlash(prefix string) string {
@@ -77,21 +137,40 @@ func trimSlash(prefix string) string {
 	return prefix
 }
 
-// nameProblem says what is wrong with name, or "" when it is storable. The
-// reasons never repeat the name so callers can quote it once.
-func nameProblem(name string) string {
+// hiddenRule is what names may not hold, said whenever one does.
+const hiddenRule = "names may not hold control or format characters (bidi controls, zero-width characters, BOM) or line and paragraph separators, which can make one name look like another"
+
+// nameProblem says what is wrong with name, or "" when it is storable
+// (strict) or may already be stored (not strict). The reasons never repeat
+// the name so callers can quote it once.
+func nameProblem(name string, strict bool) string {
 	switch {
 	case name == "":
 		return "the name is empty"
 	case len(name) > MaxNameSize:
 		return fmt.Sprintf("the name is %d bytes, over the %d-byte limit", len(name), MaxNameSize)
-	case !utf8.ValidString(name):
-		return "the name is not valid UTF-8"
 	}
-	for _, r := range name {
-		if unicode.IsControl(r) {
-			return fmt.Sprintf("the name contains the control character %U", r)
+	for i, size := 0, 0; i < len(name); i += size {
+		var r rune
+		r, size = utf8.DecodeRuneInString(name[i:])
+		var kind string
+		switch {
+		case r == utf8.RuneError && size == 1:
+			return fmt.Sprintf("the name is not valid UTF-8 (byte %#02x at offset %d)", name[i], i)
+		case unicode.Is(unicode.Cc, r):
+			kind = "the control character"
+		case !strict:
+			continue
+		case unicode.Is(unicode.Cf, r):
+			kind = "the format character"
+		case unicode.Is(unicode.Zl, r):
+			kind = "the line separator"
+		case unicode.Is(unicode.Zp, r):
+			kind = "the paragraph separator"
+		default:
+			continue
 		}
+		return fmt.Sprintf("it contains %s %U; %s", kind, r, hiddenRule)
 	}
 	for _, seg := range strings.Split(name, "/") {
 		switch seg {
@@ -108,12 +187,12 @@ func nameProblem(name string) string {
 // secret. The error wraps ErrInvalidValue.
 func ValidateValue(name string, value []byte) error {
 	if len(value) > MaxValueSize {
-		return fmt.Errorf("%w for %q: %d bytes is over the %d-byte limit", ErrInvalidValue, name, len(value), MaxValueSize)
+		return fmt.Errorf("%w for %s: %d bytes is over the %d-byte limit", ErrInvalidValue, Quote(name), len(value), MaxValueSize)
 	}
 	// A C string ends at NUL, so environments and shells would silently cut
 	// the value there; refusing is the only way to never deliver a truncation.
 	if i := bytes.IndexByte(value, 0); i >= 0 {
-		return fmt.Errorf("%w for %q: it contains a NUL byte (at byte %d), which no environment variable can carry", ErrInvalidValue, name, i)
+		return fmt.Errorf("%w for %s: it contains a NUL byte (at byte %d), which no environment variable can carry", ErrInvalidValue, Quote(name), i)
 	}
 	return nil
 }
@@ -130,9 +209,10 @@ func Under(prefix, name string) bool {
 
 // EnvName returns the variable a secret exports as: its last segment, which
 // must match ^[A-Za-z_][A-Za-z0-9_]*$. The error wraps ErrNotExportable and
-// names the secret and the rule.
+// names the secret and the rule. Any stored name (ValidateStored) has an
+// answer, so a secret stored before the rules for new names still exports.
 func EnvName(name string) (string, error) {
-	if err := ValidateName(name); err != nil {
+	if err := ValidateStored(name); err != nil {
 		return "", err
 	}
 	v := name[strings.LastIndexByte(name, '/')+1:]
@@ -187,14 +267,4 @@ func quoteAll(names []string) string {
 		q[i] = fmt.Sprintf("%q", n)
 	}
 	return strings.Join(q, ", ")
-}
-
-// ShortWarning returns a one-line warning when value is too short to be
-// masked in command output, or "". An empty value has nothing to leak, so
-// it gets no warning.
-func ShortWarning(name string, value []byte) string {
-	if len(value) == 0 || len(value) >= MinMaskLength {
-		return ""
-	}
-	return fmt.Sprintf("secret %q is only %d bytes: values shorter than %d bytes are not masked in command output", name, len(value), MinMaskLength)
 }

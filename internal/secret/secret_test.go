@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/hush-dev/hush/internal/secret"
@@ -42,6 +43,16 @@ func TestValidateName(t *testing.T) {
 		{"a DEL is refused", "KEY\x7f", false},
 		{"a C1 control is refused", "KEY\u0085", false},
 		{"invalid UTF-8 is refused", "KEY\xff", false},
+		{"a right-to-left override is refused", "s/\u202eYEK_EPIRTS", false},
+		{"a left-to-right isolate is refused", "s/\u2066KEY", false},
+		{"a zero-width space is refused", "org/KEY\u200b", false},
+		{"a zero-width joiner is refused", "org/K\u200dEY", false},
+		{"a byte order mark is refused", "\ufeffKEY", false},
+		{"a soft hyphen is refused", "KE\u00adY", false},
+		{"a line separator is refused", "KEY\u2028X", false},
+		{"a paragraph separator is refused", "KEY\u2029X", false},
+		{"a replacement character is storable: it is printable", "KEY\ufffd", true},
+		{"a no-break space is storable: it is printable", "a\u00a0b", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,6 +67,107 @@ func TestValidateName(t *testing.T) {
 				if strings.Contains(err.Error(), "\n") {
 					t.Fatalf("error is not one line: %q", err)
 				}
+			}
+		})
+	}
+}
+
+func TestARefusedCharacterIsNamedWithTheRule(t *testing.T) {
+	for _, tc := range []struct{ name, input, char, kind string }{
+		{"a bidi override", "s/\u202eYEK_EPIRTS", "U+202E", "format character"},
+		{"a zero-width joiner", "a\u200db", "U+200D", "format character"},
+		{"a line separator", "a\u2028b", "U+2028", "line separator"},
+		{"an escape character", "a\x1bb", "U+001B", "control character"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := secret.ValidateName(tc.input)
+			if err == nil {
+				t.Fatalf("ValidateName(%q) = nil", tc.input)
+			}
+			msg := err.Error()
+			for _, want := range []string{tc.kind + " " + tc.char, "names may not hold control or format characters"} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("error %q does not say %q", msg, want)
+				}
+			}
+			if strings.ContainsAny(msg, "\n\u202e\u200d\u2028\x1b") {
+				t.Errorf("error %q is not one escaped line", msg)
+			}
+		})
+	}
+	t.Run("invalid UTF-8, with the byte and where it is", func(t *testing.T) {
+		err := secret.ValidateName("org/\xe9KEY")
+		if err == nil || !strings.Contains(err.Error(), "not valid UTF-8 (byte 0xe9 at offset 4)") || !utf8.ValidString(err.Error()) {
+			t.Errorf("ValidateName = %v", err)
+		}
+	})
+}
+
+func TestNamesStoredBeforeTheRulesStillWork(t *testing.T) {
+	const old = "s/\u202eYEK_EPIRTS/KEY"
+	if secret.ValidateName(old) == nil {
+		t.Fatal("a new name with a bidi override is accepted")
+	}
+	if err := secret.ValidateStored(old); err != nil {
+		t.Errorf("ValidateStored = %v; a stored name must stay readable and deletable", err)
+	}
+	if err := secret.ValidatePrefix("s/\u202eYEK_EPIRTS"); err != nil {
+		t.Errorf("ValidatePrefix = %v; such names must stay listable by prefix", err)
+	}
+	if v, err := secret.EnvName(old); err != nil || v != "KEY" {
+		t.Errorf("EnvName = %q, %v; want KEY", v, err)
+	}
+	for _, bad := range []string{"a\x1bb", "a//b", "\xff", strings.Repeat("k", 257)} {
+		if secret.ValidateStored(bad) == nil {
+			t.Errorf("ValidateStored(%q) = nil; only the new rules are relaxed", bad)
+		}
+	}
+}
+
+func TestAnOversizedNameIsQuotedShort(t *testing.T) {
+	huge := strings.Repeat("a", 2_000_000)
+	for _, tc := range []struct {
+		name string
+		err  error
+	}{
+		{"ValidateName", secret.ValidateName(huge)},
+		{"ValidateStored", secret.ValidateStored(huge)},
+		{"ValidatePrefix", secret.ValidatePrefix(huge)},
+		{"ValidateValue", secret.ValidateValue(huge, []byte("a\x00"))},
+		{"EnvName", func() error { _, err := secret.EnvName(huge); return err }()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.err == nil {
+				t.Fatal("accepted a 2,000,000-byte name")
+			}
+			msg := tc.err.Error()
+			if len(msg) > 400 {
+				t.Errorf("the error is %d bytes; it must quote a short prefix, not the name", len(msg))
+			}
+			if !strings.Contains(msg, `"`+strings.Repeat("a", 64)+`…" (2000000 bytes)`) {
+				t.Errorf("error %q does not quote the start of the name and its length", msg)
+			}
+		})
+	}
+}
+
+func TestQuoteAndShorten(t *testing.T) {
+	long := strings.Repeat("k", 257)
+	for _, tc := range []struct{ name, in, quote, short string }{
+		{"a name is given whole", "org/KEY", `"org/KEY"`, "org/KEY"},
+		{"a prefix as long as it can be is given whole", long, `"` + long + `"`, long},
+		{"a longer one keeps 64 bytes and says its length", strings.Repeat("x", 300),
+			`"` + strings.Repeat("x", 64) + `…" (300 bytes)`, strings.Repeat("x", 64) + "… (300 bytes)"},
+		{"a rune is not cut in two", strings.Repeat("x", 63) + strings.Repeat("é", 200),
+			`"` + strings.Repeat("x", 63) + `…" (463 bytes)`, strings.Repeat("x", 63) + "… (463 bytes)"},
+		{"quoting escapes what a terminal would act on", "a\u202e\x1b\xff", `"a\u202e\x1b\xff"`, "a\u202e\x1b\xff"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := secret.Quote(tc.in); got != tc.quote {
+				t.Errorf("Quote = %q, want %q", got, tc.quote)
+			}
+			if got := secret.Shorten(tc.in); got != tc.short {
+				t.Errorf("Shorten = %q, want %q", got, tc.short)
 			}
 		})
 	}
@@ -281,41 +393,10 @@ func TestValidateValue(t *testing.T) {
 	}
 }
 
-func TestShortWarning(t *testing.T) {
-	tests := []struct {
-		name  string
-		value string
-		warn  bool
-	}{
-		{"a short common word is warned about (R3)", "docker", true},
-		{"one byte under the mask length is warned about", strings.Repeat("x", secret.MinMaskLength-1), true},
-		{"a value at the mask length is not warned about", strings.Repeat("x", secret.MinMaskLength), false},
-		{"a long value is not warned about", "sk_test_FAKE0123456789", false},
-		{"an empty value has nothing to mask", "", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			w := secret.ShortWarning("org/DOCKER_USER", []byte(tt.value))
-			if (w != "") != tt.warn {
-				t.Fatalf("ShortWarning = %q, want warning=%v", w, tt.warn)
-			}
-			if w == "" {
-				return
-			}
-			if strings.Contains(w, "\n") || !strings.Contains(w, `"org/DOCKER_USER"`) {
-				t.Fatalf("warning %q is not one line naming the secret", w)
-			}
-			if strings.Contains(w, tt.value) {
-				t.Fatalf("warning %q repeats the value", w)
-			}
-		})
-	}
-}
-
 var envRE = regexp.MustCompile(secret.EnvNameRule)
 
 func FuzzValidateName(f *testing.F) {
-	for _, s := range []string{"org/proj/KEY", "api.access.token", "$(id)", "X;touch /tmp/pwned;Y", "a//b", "..", "k\x00", "\xff", "org/ключ"} {
+	for _, s := range []string{"org/proj/KEY", "api.access.token", "$(id)", "X;touch /tmp/pwned;Y", "a//b", "..", "k\x00", "\xff", "org/ключ", "s/\u202eKEY", "a\u200db", "a\u2028b"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, name string) {
@@ -329,14 +410,35 @@ func FuzzValidateName(f *testing.F) {
 					t.Fatalf("accepted %q with segment %q", name, seg)
 				}
 			}
+			for _, r := range name {
+				if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) {
+					t.Fatalf("accepted %q holding %U", name, r)
+				}
+			}
 			if !secret.Under(name, name) {
 				t.Fatalf("%q is not under itself", name)
 			}
 			if secret.ValidatePrefix(name) != nil {
 				t.Fatalf("a storable name %q is not a valid prefix", name)
 			}
-		} else if !errors.Is(err, secret.ErrInvalidName) {
+			if secret.ValidateStored(name) != nil {
+				t.Fatalf("a storable name %q is not a valid stored name", name)
+			}
+			return
+		}
+		if !errors.Is(err, secret.ErrInvalidName) {
 			t.Fatalf("error %v does not wrap ErrInvalidName", err)
+		}
+		// One line, UTF-8, nothing a terminal acts on, and short whatever
+		// the name's size.
+		msg := err.Error()
+		if !utf8.ValidString(msg) || strings.ContainsFunc(msg, func(r rune) bool {
+			return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
+		}) {
+			t.Fatalf("error for %q is not one printable line: %q", name, msg)
+		}
+		if len(name) > secret.MaxNameSize+1 && len(msg) > 512 {
+			t.Fatalf("error for a %d-byte name is %d bytes", len(name), len(msg))
 		}
 	})
 }
@@ -357,7 +459,7 @@ func FuzzEnvName(f *testing.F) {
 			return
 		}
 		// Whatever passes must be safe to write unquoted into any shell.
-		if !envRE.MatchString(v) || !strings.HasSuffix(name, v) || secret.ValidateName(name) != nil {
+		if !envRE.MatchString(v) || !strings.HasSuffix(name, v) || secret.ValidateStored(name) != nil {
 			t.Fatalf("EnvName(%q) = %q", name, v)
 		}
 		m, err := secret.Exports([]string{name})

@@ -45,6 +45,16 @@ type Locker interface {
 	Unlock(ctx context.Context, passphrase []byte) error
 }
 
+// Bookkeeper is implemented by stores that keep the version of the user's
+// secrets before their last change (the file vault's vault.age.prev).
+// PutBookkeeping is Put for the daemon's own entries (the audit key and
+// head): the same contract, but the write is no change to the user's
+// secrets, so the kept version stays as it is. A store without this keeps
+// nothing to protect, and Put does.
+type Bookkeeper interface {
+	PutBookkeeping(ctx context.Context, name string, value []byte) error
+}
+
 // Closer is implemented by stores that hold resources (a file lock, a bus
 // connection).
 type Closer interface {

@@ -1,6 +1,7 @@
 package termtext_test
 
 import (
+	"strings"
 	"testing"
 	"unicode"
 	"unicode/utf8"
@@ -49,6 +50,64 @@ func FuzzEscapeLeavesOnlyPrintableRunes(f *testing.F) {
 		}
 		if termtext.Escape(out) != out {
 			t.Fatalf("Escape is not idempotent on %q", s)
+		}
+	})
+}
+
+func TestValidUTF8(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, want string
+	}{
+		{"UTF-8 is left alone", "café<bash 名前", "café<bash 名前"},
+		{"a byte that is not UTF-8 is written out", "a\xe9b", `a\xe9b`},
+		{"every stray byte is written out on its own", "\xff\xfe", `\xff\xfe`},
+		{"a cut-off rune is written out byte by byte", "x\xe2\x80", `x\xe2\x80`},
+		{"control characters stay: they are UTF-8", "a\nb\x1b", "a\nb\x1b"},
+		{"a bidi override stays: it is UTF-8", "a\u202eb", "a\u202eb"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := termtext.ValidUTF8(tc.in); got != tc.want {
+				t.Errorf("ValidUTF8(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestValidUTF8AllSharesWhatNeedsNoChange(t *testing.T) {
+	in := []string{"sh", "-c", "true"}
+	if got := termtext.ValidUTF8All(in); &got[0] != &in[0] {
+		t.Error("ValidUTF8All copied a slice that was all UTF-8")
+	}
+	in = []string{"sh", "-c", "true", "\xe9"}
+	got := termtext.ValidUTF8All(in)
+	if want := []string{"sh", "-c", "true", `\xe9`}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("ValidUTF8All = %q, want %q", got, want)
+	}
+	if in[3] != "\xe9" {
+		t.Error("ValidUTF8All changed its argument")
+	}
+	if termtext.ValidUTF8All(nil) != nil {
+		t.Error("ValidUTF8All(nil) is not nil")
+	}
+}
+
+func FuzzValidUTF8LosesNothing(f *testing.F) {
+	f.Add("a\xe9\n\u202e")
+	f.Add("\xff")
+	f.Fuzz(func(t *testing.T, s string) {
+		out := termtext.ValidUTF8(s)
+		if !utf8.ValidString(out) {
+			t.Fatalf("ValidUTF8(%q) = %q is not UTF-8", s, out)
+		}
+		if utf8.ValidString(s) && out != s {
+			t.Fatalf("ValidUTF8 changed UTF-8 %q to %q", s, out)
+		}
+		if termtext.ValidUTF8(out) != out {
+			t.Fatalf("ValidUTF8 is not idempotent on %q", s)
+		}
+		// What a display shows is the same either way.
+		if termtext.Escape(out) != termtext.Escape(s) {
+			t.Fatalf("Escape(ValidUTF8(%q)) = %q, Escape = %q", s, termtext.Escape(out), termtext.Escape(s))
 		}
 	})
 }

@@ -52,6 +52,8 @@ func TestDecodeDocument(t *testing.T) {
 		{"a value that is not base64 is refused", `{"version":1,"secrets":{"org/KEY":"!!"}}`, false},
 		{"a value holding NUL is refused", `{"version":1,"secrets":{"org/KEY":"YQBi"}}`, false},
 		{"an invalid name is refused", `{"version":1,"secrets":{"org//KEY":"YQ=="}}`, false},
+		{"a name stored before format characters were refused decodes", `{"version":1,"secrets":{"s/\u202eYEK":"YQ=="}}`, true},
+		{"a name with a control character is refused", `{"version":1,"secrets":{"s/\u001bKEY":"YQ=="}}`, false},
 		{"trailing data is refused", `{"version":1,"secrets":{}} {}`, false},
 		{"a truncated document is refused", `{"version":1,"secrets":{"org/KEY":"YQ==`, false},
 		{"an empty document is refused", ``, false},

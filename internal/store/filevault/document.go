@@ -45,7 +45,9 @@ func decodeDocument(plain []byte) (map[string][]byte, error) {
 		doc.Secrets = map[string][]byte{}
 	}
 	for name, value := range doc.Secrets {
-		if err := secret.ValidateName(name); err != nil {
+		// Stored, not new: a name from before the rules for new names
+		// must not make the whole vault unreadable.
+		if err := secret.ValidateStored(name); err != nil {
 			return nil, err
 		}
 		if value == nil {

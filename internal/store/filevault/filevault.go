@@ -8,8 +8,11 @@
 //
 // Inside is a versioned JSON document; values are base64 so they come back
 // byte-exact. Every write goes to a temp file in the same directory, is
-// fsynced, the file it replaces is kept as vault.age.prev, and a rename
-// puts it in place (then the directory is fsynced). A damaged vault is never
+// fsynced, and a rename puts it in place (then the directory is fsynced).
+// A write that changes the user's secrets first keeps the file it replaces
+// as vault.age.prev; the daemon's own bookkeeping (PutBookkeeping: the
+// audit log's head, kept every few seconds) does not, or the previous
+// version would soon be the current one again. A damaged vault is never
 // written over: Open and Unlock fail naming the file and the kept previous
 // version. An exclusive flock on vault.lock, held while the vault is open,
 // makes one daemon its only owner.
@@ -37,10 +40,11 @@ import (
 )
 
 var (
-	_ store.Store  = (*Vault)(nil)
-	_ store.Locker = (*Vault)(nil)
-	_ store.Closer = (*Vault)(nil)
-	_ store.Named  = (*Vault)(nil)
+	_ store.Store      = (*Vault)(nil)
+	_ store.Locker     = (*Vault)(nil)
+	_ store.Closer     = (*Vault)(nil)
+	_ store.Named      = (*Vault)(nil)
+	_ store.Bookkeeper = (*Vault)(nil)
 )
 
 var (
@@ -325,6 +329,17 @@ func (v *Vault) Get(ctx context.Context, name string) ([]byte, error) {
 }
 
 func (v *Vault) Put(ctx context.Context, name string, value []byte) error {
+	return v.put(ctx, name, value, true)
+}
+
+// PutBookkeeping is Put that leaves vault.age.prev as it is: the version
+// before the user's last change stays there however often the daemon
+// writes its own entries.
+func (v *Vault) PutBookkeeping(ctx context.Context, name string, value []byte) error {
+	return v.put(ctx, name, value, false)
+}
+
+func (v *Vault) put(ctx context.Context, name string, value []byte, keepPrev bool) error {
 	if err := secret.ValidateName(name); err != nil {
 		return err
 	}
@@ -333,14 +348,14 @@ func (v *Vault) Put(ctx context.Context, name string, value []byte) error {
 	}
 	stored := make([]byte, len(value))
 	copy(stored, value)
-	return v.update(ctx, func(m map[string][]byte) error {
+	return v.update(ctx, keepPrev, func(m map[string][]byte) error {
 		m[name] = stored
 		return nil
 	})
 }
 
 func (v *Vault) Delete(ctx context.Context, name string) error {
-	return v.update(ctx, func(m map[string][]byte) error {
+	return v.update(ctx, true, func(m map[string][]byte) error {
 		if _, ok := m[name]; !ok {
 			return fmt.Errorf("%w: %q", store.ErrNotFound, name)
 		}
@@ -351,8 +366,9 @@ func (v *Vault) Delete(ctx context.Context, name string) error {
 
 // update applies change to a copy of the secrets, makes the copy durable,
 // and only then lets readers see it; a failed write leaves memory and disk
-// as they were.
-func (v *Vault) update(ctx context.Context, change func(map[string][]byte) error) error {
+// as they were. keepPrev says whether the change is the user's, whose
+// previous version is kept.
+func (v *Vault) update(ctx context.Context, keepPrev bool, change func(map[string][]byte) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -372,7 +388,7 @@ func (v *Vault) update(ctx context.Context, change func(map[string][]byte) error
 	if err := change(next); err != nil {
 		return err
 	}
-	werr := writeVault(v.path, recipient, next, true)
+	werr := writeVault(v.path, recipient, next, keepPrev)
 	if werr != nil && !errors.Is(werr, errNotDurable) {
 		return fmt.Errorf("writing vault %s: %w; the vault is unchanged", v.path, werr)
 	}

@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/hush-dev/hush/internal/secret"
 	"github.com/hush-dev/hush/internal/store"
 	"github.com/hush-dev/hush/internal/store/filevault"
+	"github.com/hush-dev/hush/internal/store/filevault/vaulttest"
 	"github.com/hush-dev/hush/internal/store/storetest"
 )
 
@@ -388,6 +391,111 @@ func TestPreviousVersionIsKept(t *testing.T) {
 	names, err := v.List(ctx, "")
 	if err != nil || strings.Join(names, ",") != "org/FIRST" {
 		t.Fatalf("the previous version holds %q (%v), want just org/FIRST", names, err)
+	}
+}
+
+// The daemon keeps the audit log's head in the vault within seconds of
+// every audited call. Were each of those writes to rotate vault.age.prev,
+// the previous version would be the current one again a few seconds after
+// any `hush get`, and an overwritten value would be gone.
+func TestTheDaemonsBookkeepingLeavesThePreviousVersionAlone(t *testing.T) {
+	path := newVault(t, false)
+	v := open(t, path)
+	if err := v.Put(ctx, "t/K", []byte("sk_test_FAKE_OLD")); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Put(ctx, "t/K", []byte("sk_test_FAKE_NEW")); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if err := v.PutBookkeeping(ctx, ".hush/audit-head", []byte(fmt.Sprintf("head %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("the vault holds the new value and the last bookkeeping", func(t *testing.T) {
+		v := open(t, path)
+		if got, err := v.Get(ctx, "t/K"); err != nil || string(got) != "sk_test_FAKE_NEW" {
+			t.Errorf("t/K in the vault: %v, want the new value", err)
+		}
+		if got, err := v.Get(ctx, ".hush/audit-head"); err != nil || string(got) != "head 4" {
+			t.Errorf(".hush/audit-head = %q, %v; want the last one written", got, err)
+		}
+		v.Close()
+	})
+	t.Run("the previous version holds the value before the last change", func(t *testing.T) {
+		if err := os.Rename(path+".prev", path); err != nil {
+			t.Fatal(err)
+		}
+		v := open(t, path)
+		if got, err := v.Get(ctx, "t/K"); err != nil || string(got) != "sk_test_FAKE_OLD" {
+			t.Errorf("t/K in vault.age.prev: %v, matches old %v, new %v; want the old value",
+				err, string(got) == "sk_test_FAKE_OLD", string(got) == "sk_test_FAKE_NEW")
+		}
+	})
+}
+
+// A bookkeeping write replaces the vault as every write does: nothing is
+// left behind but the vault (and the previous version, when there is one).
+func TestBookkeepingIsWrittenLikeAnyWrite(t *testing.T) {
+	path := newVault(t, false)
+	v := open(t, path)
+	if err := v.PutBookkeeping(ctx, ".hush/audit-key", []byte("k")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(path + ".prev"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a bookkeeping write made a previous version (%v)", err)
+	}
+	if err := v.PutBookkeeping(ctx, "org//KEY", []byte("k")); !errors.Is(err, secret.ErrInvalidName) {
+		t.Errorf("PutBookkeeping of an invalid name = %v, want ErrInvalidName", err)
+	}
+	if err := v.Put(ctx, "org/KEY", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.PutBookkeeping(ctx, ".hush/audit-key", []byte("k2")); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	entries, err := os.ReadDir(filepath.Dir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if got, want := strings.Join(names, " "), "identity.txt vault.age vault.age.prev vault.lock"; got != want {
+		t.Errorf("the vault's directory holds %s, want %s", got, want)
+	}
+	v = open(t, path)
+	if got, err := v.Get(ctx, ".hush/audit-key"); err != nil || string(got) != "k2" {
+		t.Errorf("after reopening .hush/audit-key = %q, %v; want k2", got, err)
+	}
+}
+
+// A name stored before format characters were refused (a bidi override
+// could make a listing lie) keeps working: the vault opens, and the secret
+// is listed, read and deleted by its name; it cannot be stored anew.
+func TestANameStoredBeforeTheRulesForNewNamesStillWorks(t *testing.T) {
+	path := newVault(t, false)
+	const old = "s/\u202eYEK_EPIRTS"
+	vaulttest.WriteDocument(t, path, `{"version":1,"secrets":{"s/\u202eYEK_EPIRTS":"c2tfdGVzdF9GQUtF","org/KEY":"YQ=="}}`)
+	v := open(t, path)
+	names, err := v.List(ctx, "")
+	if err != nil || strings.Join(names, ",") != "org/KEY,"+old {
+		t.Fatalf("List = %q, %v", names, err)
+	}
+	if _, err := v.Get(ctx, old); err != nil {
+		t.Errorf("Get: %v", err)
+	}
+	if err := v.Put(ctx, old, []byte("x")); !errors.Is(err, secret.ErrInvalidName) || !strings.Contains(err.Error(), "U+202E") {
+		t.Errorf("Put = %v, want ErrInvalidName naming U+202E", err)
+	}
+	if err := v.Delete(ctx, old); err != nil {
+		t.Errorf("Delete: %v", err)
 	}
 }
 

@@ -318,7 +318,7 @@ func (s *Store) Backend() string { return "secretservice" }
 
 // Get returns the value of name.
 func (s *Store) Get(ctx context.Context, name string) ([]byte, error) {
-	if err := secret.ValidateName(name); err != nil {
+	if err := secret.ValidateStored(name); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -385,7 +385,7 @@ func (s *Store) Put(ctx context.Context, name string, value []byte) error {
 
 // Delete removes name.
 func (s *Store) Delete(ctx context.Context, name string) error {
-	if err := secret.ValidateName(name); err != nil {
+	if err := secret.ValidateStored(name); err != nil {
 		return err
 	}
 	s.mu.Lock()

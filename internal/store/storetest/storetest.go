@@ -203,6 +203,8 @@ func testRefusals(t *testing.T, s store.Store) {
 		{"an empty name", "", []byte("v"), secret.ErrInvalidName},
 		{"a name with a dot-dot segment", "org/../KEY", []byte("v"), secret.ErrInvalidName},
 		{"a name with a newline", "org/KEY\nX", []byte("v"), secret.ErrInvalidName},
+		{"a name with a bidi override", "org/\u202eYEK", []byte("v"), secret.ErrInvalidName},
+		{"a name with a zero-width space", "org/KEY\u200b", []byte("v"), secret.ErrInvalidName},
 	}
 	for _, tt := range tests {
 		if err := s.Put(ctx(), tt.secret, tt.value); !errors.Is(err, tt.wantErr) {
