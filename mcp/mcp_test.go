@@ -770,3 +770,33 @@ func TestServeStopsCleanlyWhenCancelled(t *testing.T) {
 		t.Fatal("Serve did not return after cancel")
 	}
 }
+
+// An argument has no bound, and whatever a tool error says lands in the
+// agent's context: an oversized account or shell is quoted short, in the
+// error and in the bridge's log.
+func TestAnOversizedArgumentIsQuotedShort(t *testing.T) {
+	c, runtime := daemon(t)
+	s := newSession(t, c, runtime)
+	huge := strings.Repeat("a", 300_000)
+	for _, args := range []map[string]any{
+		{"account": huge},
+		{"account": huge + "/"},
+		{"account": huge, "shell": huge},
+		{"account": "org/api/STRIPE_KEY", "shell": huge},
+	} {
+		text, isErr := s.tool(mcp.ToolGet, args)
+		if !isErr {
+			t.Fatalf("not a tool error: %.200q", text)
+		}
+		if len(text) > 1000 || strings.Contains(text, "\n") {
+			t.Errorf("error of %d bytes: %.300q", len(text), text)
+		}
+	}
+	text, isErr := s.tool(mcp.ToolList, map[string]any{"prefix": huge})
+	if !isErr || len(text) > 1000 {
+		t.Errorf("hush_list: error %v, %d bytes: %.300q", isErr, len(text), text)
+	}
+	if n := len(s.log.String()); n > 10_000 {
+		t.Errorf("the bridge logged %d bytes for five refused calls", n)
+	}
+}
