@@ -29,7 +29,10 @@ import (
 // secret.ErrInvalidName, secret.ErrInvalidValue).
 var (
 	ErrUnreachable = errors.New("daemon unreachable")
-	ErrDenied      = errors.New("denied by policy")
+	// ErrNoDaemon: nothing listens on the socket (and Dial was not asked to
+	// start a daemon). It comes wrapped with ErrUnreachable.
+	ErrNoDaemon = errors.New("no hush daemon answers")
+	ErrDenied   = errors.New("denied by policy")
 )
 
 // Defaults for waiting on a daemon.
@@ -88,7 +91,7 @@ func Dial(ctx context.Context, opts ...Option) (*Client, error) {
 			return nil, fmt.Errorf("%w: %s: permission denied; the socket belongs to another user (set HUSH_SOCKET to your own)", ErrUnreachable, c.socket)
 		}
 		if c.exe == "" {
-			return nil, fmt.Errorf("%w: no hush daemon answers on %s; start one with 'hush daemon' (other commands start it themselves unless HUSH_NO_AUTOSTART=1)", ErrUnreachable, c.socket)
+			return nil, fmt.Errorf("%w: %w on %s; start one with 'hush daemon' (other commands start it themselves unless HUSH_NO_AUTOSTART=1)", ErrUnreachable, ErrNoDaemon, c.socket)
 		}
 		if err := c.autostart(ctx); err != nil {
 			return nil, err

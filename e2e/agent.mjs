@@ -148,7 +148,7 @@ async function main() {
     const check = join(dirname(fileURLToPath(import.meta.url)), 'check.mjs');
     record({ kind: 'note', text: 'the agent follows the guidance: source and use in one shell call' });
     shell(`${sourceLine} && ${shellQuote(process.execPath)} ${shellQuote(check)} ${variable} ${shellQuote(args['check-url'])}`);
-    record({ kind: 'note', text: 'a later tool call runs the same line again in a new shell (field case S2)' });
+    record({ kind: 'note', text: "a later tool call runs the same line again in a new shell: the script deleted itself when first sourced, so this fails loudly (an agent chains source '…' && cmd in one call)" });
     shell(sourceLine);
   } finally {
     await client.close();

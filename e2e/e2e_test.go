@@ -304,7 +304,7 @@ func checkDelivered(t *testing.T, st *demo.Stage, want ...string) {
 
 // TestPersonAtTerminalGetsExactBytes is the person path: `hush get` at a
 // terminal of its own, with no agent in its tree, prints the stored bytes
-// and nothing else.
+// and, since the value does not end in one, a newline; nothing else.
 func TestPersonAtTerminalGetsExactBytes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -352,8 +352,9 @@ func TestPersonAtTerminalGetsExactBytes(t *testing.T) {
 	if waitErr != nil {
 		t.Fatalf("hush get: %v: %s", waitErr, redact(stderr.Bytes(), value))
 	}
-	if !bytes.Equal(got, value) {
-		t.Errorf("hush get at a terminal printed %d bytes %q, want exactly the %d stored bytes",
+	// At a terminal the line is ended, so the prompt starts on its own.
+	if want := append(bytes.Clone(value), '\n'); !bytes.Equal(got, want) {
+		t.Errorf("hush get at a terminal printed %d bytes %q, want exactly the %d stored bytes and a newline",
 			len(got), redact(got, value), len(value))
 	}
 	if bytes.Contains(stderr.Bytes(), value) {

@@ -24,6 +24,7 @@ import (
 	"github.com/hush-dev/hush/internal/secret"
 	"github.com/hush-dev/hush/internal/store"
 	"github.com/hush-dev/hush/internal/termtext"
+	"github.com/hush-dev/hush/internal/version"
 	hushv1 "github.com/hush-dev/hush/proto/hush/v1"
 )
 
@@ -92,7 +93,7 @@ func New(src Source, runtimeDir string, opts ...Option) *Bridge {
 		src:        src,
 		runtimeDir: runtimeDir,
 		log:        slog.New(slog.DiscardHandler),
-		version:    "dev",
+		version:    version.String(),
 		shell:      handoff.POSIX,
 	}
 	for _, o := range opts {

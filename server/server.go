@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"runtime/debug"
 	"sync"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/hush-dev/hush/internal/handoff"
 	"github.com/hush-dev/hush/internal/policy"
 	"github.com/hush-dev/hush/internal/store"
+	"github.com/hush-dev/hush/internal/version"
 	hushv1 "github.com/hush-dev/hush/proto/hush/v1"
 )
 
@@ -87,7 +87,7 @@ func New(st store.Store, opts ...Option) *Server {
 	s := &Server{
 		st:      st,
 		log:     slog.New(slog.DiscardHandler),
-		version: buildVersion(),
+		version: version.String(),
 		uid:     uint32(os.Geteuid()),
 		started: time.Now(),
 		stopc:   make(chan struct{}),
@@ -99,13 +99,6 @@ func New(st store.Store, opts ...Option) *Server {
 		s.det = detect.New()
 	}
 	return s
-}
-
-func buildVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "(devel)"
 }
 
 // Serve answers on l until ctx ends or a Stop call arrives, then lets calls

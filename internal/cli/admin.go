@@ -49,6 +49,9 @@ to the vault: convenient on a headless box, and only as safe as that file.`,
 			if b := s.cfg.Backend; b != "" && b != "file" {
 				return usagef("config.toml selects the %q backend, which needs no init", b)
 			}
+			if err := filevault.CheckFree(s.paths.Vault); err != nil {
+				return err
+			}
 			opts := filevault.InitOptions{NoPassphrase: noPassphrase}
 			if !noPassphrase {
 				p, err := a.readPassphrase("New vault passphrase: ", true)
@@ -216,7 +219,11 @@ func (a *app) statusCommand() *cobra.Command {
 			fmt.Fprintf(a.stdout, "socket:   %s\n", st.GetSocket())
 			fmt.Fprintf(a.stdout, "backend:  %s\n", st.GetBackend())
 			fmt.Fprintf(a.stdout, "locked:   %s\n", locked)
-			fmt.Fprintf(a.stdout, "secrets:  %d\n", st.GetSecretCount())
+			if st.GetLocked() {
+				fmt.Fprintln(a.stdout, "secrets:  unknown while locked")
+			} else {
+				fmt.Fprintf(a.stdout, "secrets:  %d\n", st.GetSecretCount())
+			}
 			fmt.Fprintf(a.stdout, "handoffs: %d pending\n", st.GetHandoffsPending())
 			return nil
 		},
@@ -238,6 +245,16 @@ func (a *app) unlockCommand() *cobra.Command {
 				return err
 			}
 			defer c.Close()
+			// A vault without a passphrase is never locked: say so rather
+			// than ask for a passphrase it does not have.
+			st, err := c.Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if !st.GetLocked() {
+				fmt.Fprintln(a.stderr, "hush: the vault is not locked; nothing to unlock")
+				return nil
+			}
 			p, err := a.readPassphrase("Vault passphrase: ", false)
 			if err != nil {
 				return err
@@ -316,6 +333,11 @@ func (a *app) stopDaemon(ctx context.Context) error {
 		fmt.Fprintf(a.stderr, "hush: warning: %s; stopping the daemon anyway\n", message(err))
 	}
 	c, err := client.Dial(ctx, client.WithSocket(paths.Socket))
+	if errors.Is(err, client.ErrNoDaemon) {
+		// Stopping what is not running is done already.
+		fmt.Fprintf(a.stderr, "hush: no daemon is running on %s\n", paths.Socket)
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/hush-dev/hush/internal/version"
 	"github.com/spf13/cobra"
 )
 
@@ -27,9 +28,6 @@ const (
 	ExitLocked      = 6 // vault locked, or wrong passphrase
 	ExitDenied      = 7 // refused by policy, or another user's socket
 )
-
-// Version is set at build time with -ldflags "-X ...cli.Version=...".
-var Version = "dev"
 
 // app carries what every command needs: its streams.
 type app struct {
@@ -74,7 +72,7 @@ func (a *app) rootCommand() *cobra.Command {
 		Long: `hush keeps secrets and hands them to AI coding agents so that the value
 reaches the agent's process but never its conversation. A person asking gets the
 value; an agent gets a line that sources a private, self-deleting script.`,
-		Version:       Version,
+		Version:       version.String(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}

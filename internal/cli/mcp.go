@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hush-dev/hush/internal/version"
 	"github.com/hush-dev/hush/mcp"
 )
 
@@ -32,7 +33,7 @@ stdout carries JSON-RPC only.
 				return err
 			}
 			defer c.Close()
-			b := mcp.New(c, s.paths.RuntimeDir, mcp.WithLogger(log), mcp.WithVersion(Version))
+			b := mcp.New(c, s.paths.RuntimeDir, mcp.WithLogger(log), mcp.WithVersion(version.String()))
 			return b.Serve(cmd.Context(), a.stdin, a.stdout)
 		},
 	}

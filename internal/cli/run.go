@@ -174,7 +174,7 @@ masked.`,
 			}
 			m := mask.New(secrets)
 			for _, u := range m.Unmasked() {
-				fmt.Fprintf(a.stderr, "hush: warning: %s is too short to mask\n", u)
+				fmt.Fprintf(a.stderr, "hush: warning: %s\n", mask.UnmaskedWarning(u))
 			}
 			w := m.Writer(a.stdout)
 			if _, err := io.Copy(w, a.stdin); err != nil {

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -154,8 +156,17 @@ source '…' && deploy.`,
 // export lines for a prefix.
 func (a *app) printPlain(res *client.Result, prefix bool) error {
 	if !prefix {
-		_, err := a.stdout.Write(res.Secrets[0].Value)
-		return err
+		v := res.Secrets[0].Value
+		if _, err := a.stdout.Write(v); err != nil {
+			return err
+		}
+		// At a terminal, end the line so the prompt does not run on after
+		// the value (as secret-tool does); a pipe or $(…) gets the exact bytes.
+		if isTerminal(a.stdout) && !bytes.HasSuffix(v, []byte("\n")) {
+			_, err := io.WriteString(a.stdout, "\n")
+			return err
+		}
+		return nil
 	}
 	names := make([]string, len(res.Secrets))
 	for i, s := range res.Secrets {

@@ -97,6 +97,7 @@ func Run(ctx context.Context, out io.Writer, opts Options) (err error) {
 	n.cmd("export HUSH_HOME=" + st.Home)
 	n.cmd("hush init --no-passphrase")
 	n.cmd(fmt.Sprintf("hush daemon "+TreeRootFlag+" %d &    # pid %d, log in %s", opts.TreeRoot, st.DaemonPID, st.DaemonLog))
+	n.line(fmt.Sprintf("(%s, a hidden flag for tests and this demo, makes the daemon ignore pid %d and its ancestors: whoever ran `make demo`, maybe a coding agent, must not decide who the demo's agent is. You never need it.)", TreeRootFlag, opts.TreeRoot))
 
 	value := NewValue()
 	defer clear(value)

@@ -93,6 +93,12 @@ func ShortWarning(name string, value []byte) string {
 		name, SignificantLen(value), secret.MinMaskLength)
 }
 
+// UnmaskedWarning is the one-line warning for a secret a Masker leaves
+// alone (see Unmasked), as `hush run` and `hush redact` print it.
+func UnmaskedWarning(name string) string {
+	return fmt.Sprintf("secret %q is shorter than %d bytes not counting line breaks, spaces, tabs and colons, so it is not masked in output", name, secret.MinMaskLength)
+}
+
 // Masker holds the patterns for a set of secrets. It is immutable and safe
 // for concurrent use; each Writer it makes has its own state.
 type Masker struct {

@@ -168,7 +168,7 @@ func Run(ctx context.Context, o Options) (int, error) {
 		m = mask.New(secrets, o.MaskOptions...)
 		if o.Log != nil {
 			for _, name := range m.Unmasked() {
-				o.Log.Warn("secret too short to be masked in output", "secret", name, "min_length", secret.MinMaskLength)
+				o.Log.Warn(mask.UnmaskedWarning(name))
 			}
 		}
 	}

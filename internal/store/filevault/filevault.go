@@ -78,6 +78,22 @@ type InitOptions struct {
 	ScryptWorkFactor int
 }
 
+// CheckFree returns ErrExists if a vault, its previous version or its key
+// is at path already. Init checks again under the vault's lock; callers
+// check first to refuse before asking for a passphrase.
+func CheckFree(path string) error {
+	for _, p := range []string{path, prevPath(path), identityPath(path), wrappedIdentityPath(path)} {
+		found, err := exists(p)
+		if err != nil {
+			return fmt.Errorf("init: %w", err)
+		}
+		if found {
+			return fmt.Errorf("%w: found %s; move it away to create a new vault", ErrExists, p)
+		}
+	}
+	return nil
+}
+
 // Init creates a new, empty vault at path. It refuses to overwrite one, and
 // also refuses when a previous version or an identity file is still there,
 // since a new vault would orphan or replace them.
@@ -102,14 +118,8 @@ func Init(path string, opts InitOptions) (err error) {
 	}
 	defer lk.Unlock()
 
-	for _, p := range []string{path, prevPath(path), identityPath(path), wrappedIdentityPath(path)} {
-		found, err := exists(p)
-		if err != nil {
-			return fmt.Errorf("init: %w", err)
-		}
-		if found {
-			return fmt.Errorf("%w: %s is already there; move it away to create a new vault", ErrExists, p)
-		}
+	if err := CheckFree(path); err != nil {
+		return err
 	}
 
 	id, err := age.GenerateX25519Identity()
