@@ -186,7 +186,7 @@ func (b *Bridge) handleGet(ctx context.Context, req mcpgo.CallToolRequest) (*mcp
 	sh, loader := b.shell, handoff.Source
 	if shell != "" {
 		if sh, err = handoff.ParseShell(shell); err != nil {
-			return toolError(fmt.Sprintf("%s %s: shell %s: use one of %s", ToolGet, secret.Shorten(account), secret.Quote(shell), strings.Join(shells, ", ")), nil), nil
+			return toolError(fmt.Sprintf("%s %s: shell %s: use one of %s", ToolGet, secret.Quote(account), secret.Quote(shell), strings.Join(shells, ", ")), nil), nil
 		}
 		loader = handoff.LoaderFor(shell)
 	}
@@ -198,14 +198,14 @@ func (b *Bridge) handleGet(ctx context.Context, req mcpgo.CallToolRequest) (*mcp
 	res, err := b.fetch(ctx, account)
 	if err != nil {
 		b.log.Warn("hush_get failed", "account", secret.Shorten(account), "err", err)
-		return toolError(fmt.Sprintf("%s %s: %v", ToolGet, secret.Shorten(account), err), nil), nil
+		return toolError(fmt.Sprintf("%s %s: %v", ToolGet, secret.Quote(account), err), nil), nil
 	}
 	defer wipe(res.Secrets)
 
 	line, vars, err := handoff.Deliver(b.runtimeDir, sh, res.Secrets, handoff.DeliverOptions{AsFile: asFile, Loader: loader})
 	if err != nil {
 		b.log.Warn("hush_get failed", "account", secret.Shorten(account), "err", err)
-		return toolError(fmt.Sprintf("%s %s: %v", ToolGet, secret.Shorten(account), err), res.Secrets), nil
+		return toolError(fmt.Sprintf("%s %s: %v", ToolGet, secret.Quote(account), err), res.Secrets), nil
 	}
 	b.log.Info("hush_get handed off", "account", account, "secrets", len(res.Secrets),
 		"delivery", res.Delivery.String(), "as_file", asFile, "loader", loader.String())
@@ -235,7 +235,7 @@ func (b *Bridge) prefix(ctx context.Context, account string) (*client.Result, er
 		if err == nil {
 			wipe(res.Secrets)
 		}
-		return nil, fmt.Errorf("no secret is named %s and none is stored below it (%w); hush_list shows the names", secret.Shorten(account), store.ErrNotFound)
+		return nil, fmt.Errorf("no secret is named %s and none is stored below it (%w); hush_list shows the names", secret.Quote(account), store.ErrNotFound)
 	}
 	return res, err
 }
@@ -258,7 +258,7 @@ func (b *Bridge) handleList(ctx context.Context, req mcpgo.CallToolRequest) (*mc
 	infos, err := b.src.List(ctx, prefix)
 	if err != nil {
 		b.log.Warn("hush_list failed", "prefix", secret.Shorten(prefix), "err", err)
-		return toolError(fmt.Sprintf("%s %s: %v", ToolList, secret.Shorten(prefix), err), nil), nil
+		return toolError(fmt.Sprintf("%s %s: %v", ToolList, secret.Quote(prefix), err), nil), nil
 	}
 	if len(infos) == 0 {
 		if prefix == "" {

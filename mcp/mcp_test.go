@@ -792,6 +792,13 @@ func TestAnOversizedArgumentIsQuotedShort(t *testing.T) {
 			t.Errorf("error of %d bytes: %.300q", len(text), text)
 		}
 	}
+	// A terminal escape or bidi control in an argument is written escaped.
+	for _, account := range []string{"x/K\x1b[2J", "x/\u202eK", "nope/\x1b]0;title\a"} {
+		text, isErr := s.tool(mcp.ToolGet, map[string]any{"account": account})
+		if !isErr || strings.ContainsAny(text, "\x1b\a\u202e") {
+			t.Errorf("hush_get %q: error %v, text %q", account, isErr, text)
+		}
+	}
 	text, isErr := s.tool(mcp.ToolList, map[string]any{"prefix": huge})
 	if !isErr || len(text) > 1000 {
 		t.Errorf("hush_list: error %v, %d bytes: %.300q", isErr, len(text), text)

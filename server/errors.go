@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"syscall"
 	"unicode/utf8"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -79,6 +80,13 @@ func (s *Server) toStatus(method string, err error) error {
 		code = codes.InvalidArgument
 	case errors.As(err, &u):
 		code = codes.FailedPrecondition
+	case storageErrno(err) != 0:
+		// Disk full, read-only or failing: the user can act on it, and the
+		// log may sit on the very disk that is full. The store leaves the
+		// vault as it was when a write fails.
+		s.log.Error("call failed", "method", method, "err", err)
+		// Not Unavailable: the daemon answers; clients read that as gone.
+		return status.Error(codes.ResourceExhausted, "the vault's storage failed: "+storageErrno(err).Error()+" (nothing was changed; the daemon's log has the details)")
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "call canceled")
 	case errors.Is(err, context.DeadlineExceeded):
@@ -94,4 +102,17 @@ func (s *Server) toStatus(method string, err error) error {
 		}
 	}
 	return st.Err()
+}
+
+// storageErrno is the errno of a storage failure a person can fix (a full
+// disk or quota, a read-only or failing file system), or 0.
+func storageErrno(err error) syscall.Errno {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		switch errno {
+		case syscall.ENOSPC, syscall.EDQUOT, syscall.EROFS, syscall.EIO:
+			return errno
+		}
+	}
+	return 0
 }

@@ -102,9 +102,9 @@ func isTerminal(r any) bool {
 }
 
 // readValue reads a secret value: from a no-echo prompt when stdin is a
-// terminal, else all of stdin with exactly one trailing newline removed (so
-// `echo value | hush set NAME` stores "value", and a value that really ends in
-// newlines keeps all but the one the pipe added).
+// terminal, else all of stdin with exactly one trailing line end (\n or
+// \r\n) removed (so `echo value | hush set NAME` stores "value", and a
+// value that really ends in newlines keeps all but the one the pipe added).
 func (a *app) readValue(name string) ([]byte, error) {
 	if isTerminal(a.stdin) {
 		fmt.Fprintf(a.stderr, "Value for %s (input hidden): ", name)
@@ -119,7 +119,12 @@ func (a *app) readValue(name string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading value from stdin: %w", err)
 	}
-	v = bytes.TrimSuffix(v, []byte("\n"))
+	// The line end a pipe added: \n, or \r\n from Windows tools.
+	if t, ok := bytes.CutSuffix(v, []byte("\r\n")); ok {
+		v = t
+	} else {
+		v = bytes.TrimSuffix(v, []byte("\n"))
+	}
 	if len(v) > secret.MaxValueSize {
 		return nil, fmt.Errorf("%w: %s: value is over the %d KiB limit", secret.ErrInvalidValue, name, secret.MaxValueSize>>10)
 	}

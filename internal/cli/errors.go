@@ -36,6 +36,8 @@ func exitCode(err error) int {
 		return ExitLocked
 	case errors.Is(err, client.ErrDenied):
 		return ExitDenied
+	case errors.Is(err, run.ErrNoCommand):
+		return ExitUsage
 	case errors.Is(err, run.ErrNotFound):
 		return run.ExitNotFound
 	case errors.Is(err, run.ErrCannotExecute):

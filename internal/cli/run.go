@@ -110,7 +110,7 @@ func parseEnvPairs(in []string) ([]envPair, error) {
 	for _, p := range in {
 		v, n, ok := strings.Cut(p, "=")
 		if !ok || v == "" || n == "" {
-			return nil, usagef("--env wants VAR=NAME, got %q", p)
+			return nil, usagef("--env wants VAR=NAME, got %s", secret.Quote(p))
 		}
 		out = append(out, envPair{variable: v, name: n})
 	}

@@ -72,7 +72,7 @@ func ParseShell(s string) (Shell, error) {
 	case posixShells[name]:
 		return POSIX, nil
 	}
-	return POSIX, fmt.Errorf("unknown shell %q: use posix (bash, dash, zsh, sh, ksh) or fish", s)
+	return POSIX, fmt.Errorf("unknown shell %s: use posix (bash, dash, zsh, sh, ksh) or fish", secret.Quote(s))
 }
 
 // Detect picks the dialect from $SHELL and the names of the caller's

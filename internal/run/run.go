@@ -20,6 +20,7 @@
 package run
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -199,6 +200,13 @@ func Run(ctx context.Context, o Options) (int, error) {
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
+		switch {
+		case errors.Is(err, syscall.ENOENT):
+			// The file is there (lookPath saw it): its #! interpreter is not.
+			return ExitNotFound, fmt.Errorf("%q: %w: its #! interpreter does not exist", o.Argv[0], ErrNotFound)
+		case errors.Is(err, syscall.ENOEXEC):
+			return ExitCannotRun, fmt.Errorf("%q: %w: not a program the system can run (a script needs a #! line; or run it with sh)", o.Argv[0], ErrCannotExecute)
+		}
 		return ExitCannotRun, fmt.Errorf("%q: %w: %w", o.Argv[0], ErrCannotExecute, err)
 	}
 
@@ -306,8 +314,8 @@ func Environ(base []string, vars []Var, preserve bool, allow []string) ([]string
 	var order []string
 	for _, v := range vars {
 		if !validVarName(v.Name) {
-			return nil, fmt.Errorf("%w: variable %q for secret %q must match %s",
-				secret.ErrNotExportable, v.Name, v.Secret.Name, `^[A-Za-z_][A-Za-z0-9_]*$`)
+			return nil, fmt.Errorf("%w: variable %s for secret %s must match %s",
+				secret.ErrNotExportable, secret.Quote(v.Name), secret.Quote(v.Secret.Name), `^[A-Za-z_][A-Za-z0-9_]*$`)
 		}
 		if secret.IsDangerous(v.Name) && !slices.Contains(allow, v.Name) {
 			return nil, fmt.Errorf("%w %s (secret %q); pass --allow-dangerous %s if you mean it",
@@ -379,9 +387,15 @@ func lookPath(file string, env []string) (string, error) {
 		return p, nil
 	}
 	var denied error
+	relative := ""
 	for _, dir := range filepath.SplitList(pathVar) {
 		if dir == "" || !filepath.IsAbs(dir) {
-			continue // "." or a relative entry: never run from the current directory implicitly
+			// "." or a relative entry: never run from the current
+			// directory implicitly (as Go's exec.ErrDot), but say so.
+			if relative == "" && executable(filepath.Join(dir, file)) == nil {
+				relative = cmp.Or(dir, ".")
+			}
+			continue
 		}
 		p := filepath.Join(dir, file)
 		err := executable(p)
@@ -395,6 +409,9 @@ func lookPath(file string, env []string) (string, error) {
 	if denied != nil {
 		return "", denied
 	}
+	if relative != "" {
+		return "", fmt.Errorf("%q: %w in PATH's absolute directories; it is in the relative entry %q, which hush does not search: give its path (./%s)", file, ErrNotFound, relative, filepath.Join(relative, file))
+	}
 	return "", fmt.Errorf("%q: %w in PATH", file, ErrNotFound)
 }
 
@@ -404,7 +421,7 @@ func lookPath(file string, env []string) (string, error) {
 func executable(p string) error {
 	fi, err := os.Stat(p)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
 		return fmt.Errorf("%q: %w", p, ErrNotFound)
 	case err != nil:
 		var pe *fs.PathError

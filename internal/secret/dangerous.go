@@ -23,6 +23,9 @@ var Dangerous = []string{
 	// Shells: startup files, hooks and parsing.
 	"BASH_ENV", "ENV", "BASH_FUNC_*", "BASHOPTS", "SHELLOPTS", "PROMPT_COMMAND", "PS0", "PS1", "PS2", "PS3", "PS4", "IFS", "CDPATH", "GLOBIGNORE", "SHELL",
 	"ZDOTDIR", "FPATH", "PROMPT", "PROMPT2", "PROMPT3", "PROMPT4", "RPROMPT", "RPROMPT2", "RPS1", "RPS2", "SPROMPT", "FCEDIT",
+	// fish: where commands and functions come from, and tracing that would
+	// print the exports that follow.
+	"fish_user_paths", "fish_function_path", "fish_complete_path", "fish_trace",
 	// Where commands are found.
 	"PATH",
 	// Language runtimes that load code or options from the environment.

@@ -138,7 +138,7 @@ func trimSlash(prefix string) string {
 }
 
 // hiddenRule is what names may not hold, said whenever one does.
-const hiddenRule = "names may not hold control or format characters (bidi controls, zero-width characters, BOM) or line and paragraph separators, which can make one name look like another"
+const hiddenRule = "names may not hold control, format or invisible characters (bidi controls, zero-width characters, BOM, variation selectors, fillers), spaces other than U+0020, or line and paragraph separators, which can make one name look like another"
 
 // nameProblem says what is wrong with name, or "" when it is storable
 // (strict) or may already be stored (not strict). The reasons never repeat
@@ -167,6 +167,12 @@ func nameProblem(name string, strict bool) string {
 			kind = "the line separator"
 		case unicode.Is(unicode.Zp, r):
 			kind = "the paragraph separator"
+		case unicode.In(r, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector) || r == '\u2800':
+			// Hangul fillers, the combining grapheme joiner, variation
+			// selectors, the blank braille pattern: drawn as nothing.
+			kind = "the invisible character"
+		case unicode.Is(unicode.Zs, r) && r != ' ':
+			kind = "the space character"
 		default:
 			continue
 		}

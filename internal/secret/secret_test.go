@@ -52,7 +52,15 @@ func TestValidateName(t *testing.T) {
 		{"a line separator is refused", "KEY\u2028X", false},
 		{"a paragraph separator is refused", "KEY\u2029X", false},
 		{"a replacement character is storable: it is printable", "KEY\ufffd", true},
-		{"a no-break space is storable: it is printable", "a\u00a0b", true},
+		{"a no-break space is refused: it looks like a space", "a\u00a0b", false},
+		{"an ideographic space is refused", "a\u3000b", false},
+		{"a variation selector is refused", "x/K\ufe0f", false},
+		{"a combining grapheme joiner is refused", "x/K\u034f", false},
+		{"a Hangul filler is refused", "x/K\u3164", false},
+		{"a halfwidth Hangul filler is refused", "x/K\uffa0", false},
+		{"the blank braille pattern is refused", "x/K\u2800", false},
+		{"an ASCII space is storable", "my key", true},
+		{"letters of any script are storable", "org/ключ/ﾃｽﾄ", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,6 +86,8 @@ func TestARefusedCharacterIsNamedWithTheRule(t *testing.T) {
 		{"a zero-width joiner", "a\u200db", "U+200D", "format character"},
 		{"a line separator", "a\u2028b", "U+2028", "line separator"},
 		{"an escape character", "a\x1bb", "U+001B", "control character"},
+		{"a variation selector", "x/K\ufe0f", "U+FE0F", "invisible character"},
+		{"a no-break space", "a\u00a0b", "U+00A0", "space character"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := secret.ValidateName(tc.input)
@@ -85,7 +95,7 @@ func TestARefusedCharacterIsNamedWithTheRule(t *testing.T) {
 				t.Fatalf("ValidateName(%q) = nil", tc.input)
 			}
 			msg := err.Error()
-			for _, want := range []string{tc.kind + " " + tc.char, "names may not hold control or format characters"} {
+			for _, want := range []string{tc.kind + " " + tc.char, "names may not hold control, format or invisible characters"} {
 				if !strings.Contains(msg, want) {
 					t.Errorf("error %q does not say %q", msg, want)
 				}
@@ -503,6 +513,9 @@ func TestIsDangerous(t *testing.T) {
 		{"GIT_CONFIG_GLOBAL", true},
 		{"PYTHONBREAKPOINT", true},
 		{"LUA_INIT_5_4", true},
+		{"fish_trace", true},      // fish prints every later line, exports included
+		{"fish_user_paths", true}, // fish prepends it to PATH
+		{"fish_function_path", true},
 		{"STRIPE_KEY", false},
 		{"GIT_TOKEN", false},
 		{"PROMPT_TOKEN", false}, // only the exact name is a prompt
