@@ -35,6 +35,9 @@ var (
 	ErrDenied   = errors.New("denied by policy")
 )
 
+// maxMessageSize is the daemon's bound on one request or reply.
+const maxMessageSize = 64 << 20
+
 // Defaults for waiting on a daemon.
 const (
 	probeTimeout     = time.Second
@@ -100,6 +103,9 @@ func Dial(ctx context.Context, opts ...Option) (*Client, error) {
 	socket := c.socket
 	conn, err := grpc.NewClient("passthrough:///hush",
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		// As the daemon's bound (server.MaxMessageSize), which the client
+		// does not import: large imports and prefixes fit in one message.
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageSize), grpc.MaxCallSendMsgSize(maxMessageSize)),
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", socket)
@@ -236,6 +242,21 @@ func (c *Client) Set(ctx context.Context, name string, value []byte) (string, er
 		return "", fromStatus(err)
 	}
 	return resp.GetWarning(), nil
+}
+
+// SetMany stores secrets as one change: the daemon checks every name and
+// value and authorizes every write before it stores any (see the
+// SecretService.SetMany contract). It returns the daemon's warnings.
+func (c *Client) SetMany(ctx context.Context, secrets []secret.Secret) ([]string, error) {
+	req := &hushv1.SetManyRequest{Entries: make([]*hushv1.SetManyRequest_Entry, 0, len(secrets))}
+	for _, s := range secrets {
+		req.Entries = append(req.Entries, &hushv1.SetManyRequest_Entry{Name: s.Name, Value: s.Value})
+	}
+	resp, err := c.secrets.SetMany(ctx, req)
+	if err != nil {
+		return nil, fromStatus(err)
+	}
+	return resp.GetWarnings(), nil
 }
 
 // Delete removes a secret.

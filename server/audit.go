@@ -65,6 +65,13 @@ func refuseReserved(req any) error {
 		name = r.GetPrefix()
 	case *hushv1.SetRequest:
 		name = r.GetName()
+	case *hushv1.SetManyRequest:
+		for _, e := range r.GetEntries() {
+			if reserved(e.GetName()) {
+				name = e.GetName()
+				break
+			}
+		}
 	case *hushv1.DeleteRequest:
 		name = r.GetName()
 	case *hushv1.ListRequest:
@@ -118,6 +125,7 @@ var auditedOps = map[string]string{
 	hushv1.SecretService_Get_FullMethodName:       "Get",
 	hushv1.SecretService_GetPrefix_FullMethodName: "GetPrefix",
 	hushv1.SecretService_Set_FullMethodName:       "Set",
+	hushv1.SecretService_SetMany_FullMethodName:   "SetMany",
 	hushv1.SecretService_Delete_FullMethodName:    "Delete",
 	hushv1.SecretService_List_FullMethodName:      "List",
 	hushv1.AdminService_Unlock_FullMethodName:     "Unlock",
@@ -181,6 +189,19 @@ func (s *Server) handle(ctx context.Context, method string, req any, handler grp
 	note.mu.Lock()
 	rec.Rule, rec.Approval = note.rule, note.approval
 	note.mu.Unlock()
+	if many, ok := req.(*hushv1.SetManyRequest); ok && len(many.GetEntries()) > 0 {
+		// One record per secret, as each Set has: `hush audit --name`
+		// finds an imported secret like any other, and a refused import
+		// is on record against every name it would have changed.
+		for _, e := range many.GetEntries() {
+			each := rec
+			each.Names = []string{secret.Shorten(e.GetName())}
+			if werr := s.writeAudit(ctx, each); werr != nil {
+				s.log.Error("cannot write the audit log", "op", op, "err", werr)
+			}
+		}
+		return resp, err
+	}
 	if werr := s.writeAudit(ctx, rec); werr != nil {
 		s.log.Error("cannot write the audit log", "op", op, "err", werr)
 		// Nothing is delivered that is not on record. A change has already

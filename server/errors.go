@@ -82,10 +82,13 @@ func (s *Server) toStatus(method string, err error) error {
 		code = codes.FailedPrecondition
 	case storageErrno(err) != 0:
 		// Disk full, read-only or failing: the user can act on it, and the
-		// log may sit on the very disk that is full. The store leaves the
-		// vault as it was when a write fails.
-		s.log.Error("call failed", "method", method, "err", err)
+		// log may sit on the very disk that is full. A failed write leaves
+		// the vault as it was, unless the store says the change was made.
 		// Not Unavailable: the daemon answers; clients read that as gone.
+		s.log.Error("call failed", "method", method, "err", err)
+		if errors.Is(err, store.ErrWritten) {
+			return status.Error(codes.ResourceExhausted, "the vault's storage failed after the change was made: "+termtext.ValidUTF8(err.Error()))
+		}
 		return status.Error(codes.ResourceExhausted, "the vault's storage failed: "+storageErrno(err).Error()+" (nothing was changed; the daemon's log has the details)")
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "call canceled")

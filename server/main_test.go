@@ -26,6 +26,7 @@ import (
 
 	"github.com/hush-dev/hush/client"
 	"github.com/hush-dev/hush/internal/detect"
+	"github.com/hush-dev/hush/internal/secret"
 	"github.com/hush-dev/hush/internal/store/filevault"
 	"github.com/hush-dev/hush/server"
 )
@@ -91,6 +92,14 @@ func helperCall(res *helperResult) error {
 		return c.Unlock(ctx, []byte(arg))
 	case "list":
 		_, err = c.List(ctx, arg)
+		return err
+	case "setmany":
+		// Names separated by commas; each value names its secret.
+		var secrets []secret.Secret
+		for _, name := range strings.Split(arg, ",") {
+			secrets = append(secrets, secret.Secret{Name: name, Value: []byte("sk_test_FAKE_setmany_" + name)})
+		}
+		_, err = c.SetMany(ctx, secrets)
 		return err
 	default:
 		return fmt.Errorf("unknown helper %q", op)

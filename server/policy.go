@@ -15,6 +15,7 @@ import (
 	"github.com/hush-dev/hush/internal/detect"
 	"github.com/hush-dev/hush/internal/policy"
 	"github.com/hush-dev/hush/internal/proctree"
+	"github.com/hush-dev/hush/internal/secret"
 	"github.com/hush-dev/hush/internal/termtext"
 	hushv1 "github.com/hush-dev/hush/proto/hush/v1"
 )
@@ -178,11 +179,31 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 // (else it could point org/prod/DB_HOST at its own server and wait for a
 // person's deploy to send the password there).
 func (s *Server) authorizeWrite(ctx context.Context, c Caller, name string) error {
+	if why, denied := s.writeDenied(ctx, c, name); denied {
+		return refusal(why)
+	}
+	return nil
+}
+
+// authorizeWrites is authorizeWrite for every name of one SetMany, all
+// before anything is written; a refusal names the secret it refuses.
+func (s *Server) authorizeWrites(ctx context.Context, c Caller, names []string) error {
+	for _, name := range names {
+		if why, denied := s.writeDenied(ctx, c, name); denied {
+			return refusal(why + ", for " + secret.Quote(name))
+		}
+	}
+	return nil
+}
+
+// writeDenied says whether policy denies the caller a change to name, and
+// why in one line.
+func (s *Server) writeDenied(ctx context.Context, c Caller, name string) (string, bool) {
 	d := s.policy().Decide(c.Verdict.Kind, name)
 	if d.Action != policy.Deny {
-		return nil
+		return "", false
 	}
 	noteDecision(ctx, d.Rule(), "")
 	s.log.Warn("change refused by policy", "name", name, "pid", c.Cred.PID, "verdict", c.Verdict.Kind.String(), "rule", d.Rule())
-	return refusal(d.Err().Error() + " (it covers changes too)")
+	return d.Err().Error() + " (it covers changes too)", true
 }

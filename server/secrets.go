@@ -79,17 +79,8 @@ func (h secretService) GetPrefix(ctx context.Context, req *hushv1.GetPrefixReque
 
 func (h secretService) Set(ctx context.Context, req *hushv1.SetRequest) (*hushv1.SetResponse, error) {
 	name, value := req.GetName(), req.GetValue()
-	if err := secret.ValidateName(name); err != nil {
+	if err := checkNew(name, value); err != nil {
 		return nil, err
-	}
-	if err := secret.ValidateValue(name, value); err != nil {
-		return nil, err
-	}
-	// Almost always a mistake (an empty pipe, Enter at the prompt) that
-	// would silently replace a real value; Delete removes a secret. Values
-	// stored empty before this rule can still be read.
-	if len(value) == 0 {
-		return nil, fmt.Errorf("%w for %s: the value is empty, so nothing was stored (Delete, or hush rm, removes a secret)", secret.ErrInvalidValue, secret.Quote(name))
 	}
 	if err := h.s.authorizeWrite(ctx, callerOf(ctx), name); err != nil {
 		return nil, err
@@ -99,6 +90,40 @@ func (h secretService) Set(ctx context.Context, req *hushv1.SetRequest) (*hushv1
 	}
 	h.s.log.Info("stored", "name", name, "pid", callerOf(ctx).Cred.PID)
 	return &hushv1.SetResponse{Warning: mask.ShortWarning(name, value)}, nil
+}
+
+// SetMany stores every entry as one change. Every name and value is
+// checked, and every write authorized, before anything is stored, so an
+// import that one rule refuses stores none of it; the store then writes
+// them together where it can (store.PutMany).
+func (h secretService) SetMany(ctx context.Context, req *hushv1.SetManyRequest) (*hushv1.SetManyResponse, error) {
+	c := callerOf(ctx)
+	secrets := make([]secret.Secret, 0, len(req.GetEntries()))
+	for _, e := range req.GetEntries() {
+		name, value := e.GetName(), e.GetValue()
+		if err := checkNew(name, value); err != nil {
+			return nil, err
+		}
+		secrets = append(secrets, secret.Secret{Name: name, Value: value})
+	}
+	names := make([]string, len(secrets))
+	for i, sec := range secrets {
+		names[i] = sec.Name
+	}
+	if err := h.s.authorizeWrites(ctx, c, names); err != nil {
+		return nil, err
+	}
+	if err := store.PutMany(ctx, h.s.st, secrets); err != nil {
+		return nil, err
+	}
+	resp := &hushv1.SetManyResponse{}
+	for _, sec := range secrets {
+		h.s.log.Info("stored", "name", sec.Name, "pid", c.Cred.PID)
+		if w := mask.ShortWarning(sec.Name, sec.Value); w != "" {
+			resp.Warnings = append(resp.Warnings, w)
+		}
+	}
+	return resp, nil
 }
 
 func (h secretService) Delete(ctx context.Context, req *hushv1.DeleteRequest) (*hushv1.DeleteResponse, error) {
@@ -156,4 +181,21 @@ func (s *Server) names(ctx context.Context, prefix string) ([]string, error) {
 func (s *Server) logDelivery(c Caller, d hushv1.Delivery, names ...string) {
 	s.log.Info("delivered", "names", names, "pid", c.Cred.PID, "verdict", c.Verdict.Kind.String(),
 		"agent", c.Verdict.Agent, "signal", c.Verdict.Signal, "delivery", d.String())
+}
+
+// checkNew applies the rules for a value about to be stored under name.
+// An empty value is almost always a mistake (an empty pipe, Enter at the
+// prompt) that would silently replace a real one; Delete removes a secret.
+// Values stored empty before this rule can still be read.
+func checkNew(name string, value []byte) error {
+	if err := secret.ValidateName(name); err != nil {
+		return err
+	}
+	if err := secret.ValidateValue(name, value); err != nil {
+		return err
+	}
+	if len(value) == 0 {
+		return fmt.Errorf("%w for %s: the value is empty, so nothing was stored (Delete, or hush rm, removes a secret)", secret.ErrInvalidValue, secret.Quote(name))
+	}
+	return nil
 }

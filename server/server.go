@@ -101,12 +101,21 @@ func New(st store.Store, opts ...Option) *Server {
 	return s
 }
 
+// MaxMessageSize bounds one request or reply: an import of a whole .env
+// file (at most 16 MiB) in one SetMany, or every secret below a prefix,
+// sealed, in one GetPrefix reply. gRPC's default of 4 MiB is too small for
+// either; the socket is the user's own, so this bounds mistakes, not
+// attacks.
+const MaxMessageSize = 64 << 20
+
 // Serve answers on l until ctx ends or a Stop call arrives, then lets calls
 // in flight finish and closes l (which removes a socket made by Listen).
 // A Server serves once.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	gs := grpc.NewServer(
 		grpc.Creds(peerCredentials{log: s.log}),
+		grpc.MaxRecvMsgSize(MaxMessageSize),
+		grpc.MaxSendMsgSize(MaxMessageSize),
 		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
 		grpc.ChainStreamInterceptor(s.streamInterceptor),
 	)

@@ -83,7 +83,9 @@ func (a *app) importCommand() *cobra.Command {
 		Long: `Import a .env file: every NAME=value line is stored as PREFIX/NAME.
 
 The file goes in whole or not at all: any bad line is reported with its
-line number and nothing is stored. A NAME= line with an empty value (a
+line number and nothing is stored, and the daemon stores nothing when it
+refuses any one name (policy). The file vault writes the whole file in one
+replacement of the vault; other backends store the secrets one by one. A NAME= line with an empty value (a
 placeholder) is skipped with a warning naming its line; a secret already
 stored under that name keeps its value ('hush rm NAME' deletes one).`,
 		Args: exactArgs(1, "one FILE ('-' for stdin)"),
@@ -142,12 +144,22 @@ stored under that name keeps its value ('hush rm NAME' deletes one).`,
 				return err
 			}
 			defer c.Close()
+			// One call: the daemon checks and authorizes every entry before
+			// it stores any, so a refused name leaves nothing half-imported.
+			var warnings []string
+			if len(secrets) > 0 {
+				warnings, err = c.SetMany(cmd.Context(), secrets)
+			}
+			switch {
+			case errors.Is(err, client.ErrDenied), errors.Is(err, secret.ErrInvalidName), errors.Is(err, secret.ErrInvalidValue):
+				return fmt.Errorf("%s: nothing was imported: %w", args[0], err)
+			case err != nil:
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			for _, w := range warnings {
+				a.warnStored(w)
+			}
 			for _, sec := range secrets {
-				warning, err := c.Set(cmd.Context(), sec.Name, sec.Value)
-				if err != nil {
-					return err
-				}
-				a.warnStored(warning)
 				if _, err := secret.EnvName(sec.Name); err != nil {
 					fmt.Fprintf(a.stderr, "hush: warning: %v\n", err)
 				}

@@ -4,6 +4,9 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+
+	"github.com/hush-dev/hush/internal/secret"
 )
 
 // Errors every backend returns for the same conditions, so the server can
@@ -11,6 +14,9 @@ import (
 var (
 	// ErrNotFound: no secret has that name.
 	ErrNotFound = errors.New("secret not found")
+	// ErrWritten: a write failed after (some of) the change was made, so
+	// the caller must not say that nothing changed.
+	ErrWritten = errors.New("written")
 	// ErrLocked: the backend holds secrets but cannot read them until unlocked.
 	ErrLocked = errors.New("store is locked")
 	// ErrBadPassphrase: Unlock was given the wrong passphrase.
@@ -53,6 +59,43 @@ type Locker interface {
 // nothing to protect, and Put does.
 type Bookkeeper interface {
 	PutBookkeeping(ctx context.Context, name string, value []byte) error
+}
+
+// Batcher is implemented by stores that can store several secrets as one
+// change (the file vault: one replacement of the vault, one rotation of
+// vault.age.prev). PutMany stores every secret or, on error, none of them;
+// a name given twice keeps its last value. It refuses what Put refuses,
+// before storing anything.
+type Batcher interface {
+	PutMany(ctx context.Context, secrets []secret.Secret) error
+}
+
+// PutMany stores secrets in s: as one change when s is a Batcher, else
+// with one Put each, in order. Either way what Put refuses is refused before
+// anything is stored; without a Batcher a failure of the store part-way
+// leaves the secrets before it stored, and the error says how many.
+func PutMany(ctx context.Context, s Store, secrets []secret.Secret) error {
+	if b, ok := s.(Batcher); ok {
+		return b.PutMany(ctx, secrets)
+	}
+	// What Put would refuse is refused before the first one runs.
+	for _, sec := range secrets {
+		if err := secret.ValidateName(sec.Name); err != nil {
+			return err
+		}
+		if err := secret.ValidateValue(sec.Name, sec.Value); err != nil {
+			return err
+		}
+	}
+	for i, sec := range secrets {
+		if err := s.Put(ctx, sec.Name, sec.Value); err != nil {
+			if i == 0 {
+				return err
+			}
+			return fmt.Errorf("%w (%w: the %d secrets before %s were stored, the rest were not)", err, ErrWritten, i, secret.Quote(sec.Name))
+		}
+	}
+	return nil
 }
 
 // Closer is implemented by stores that hold resources (a file lock, a bus

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/hush-dev/hush/internal/store"
 )
 
 // The files around a vault at path. The identity files sit in the vault's
@@ -49,9 +51,20 @@ func exists(path string) (bool, error) {
 
 // writeAtomic replaces path with what write produces, so a reader (or a
 // crash) sees either the old file or the new one, never a mix. With keepPrev
-// the file being replaced survives as path.prev. Until the final rename
-// nothing the user had is touched, which is what makes a full disk or a
-// read-only directory harmless.
+// the file being replaced survives as path.prev. The steps, and what a
+// crash after each leaves (Open removes the temp files):
+//
+//  1. write: a temp file, fsynced and closed. The vault and path.prev are
+//     untouched.
+//  2. stage-previous: a hard link (or fsynced copy) of the vault under a
+//     temp name. Still nothing the user had is touched.
+//  3. replace: the temp file renamed over the vault. A failure here (a full
+//     disk, a read-only directory) leaves the vault and path.prev as they
+//     were; a crash leaves the old vault or the new one, both whole.
+//  4. keep-previous: the staged link renamed over path.prev. A crash
+//     between 3 and 4 leaves path.prev one version older than it should
+//     be, never damaged and never the only copy of anything acknowledged.
+//  5. sync-dir: the renames made durable; only then is the write done.
 func writeAtomic(path string, keepPrev bool, write func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, tempPattern(path))
@@ -68,6 +81,9 @@ func writeAtomic(path string, keepPrev bool, write func(io.Writer) error) (err e
 	if err := tmp.Chmod(privateFileMode); err != nil {
 		return err
 	}
+	if err := step("write"); err != nil {
+		return err
+	}
 	if err := write(tmp); err != nil {
 		return err
 	}
@@ -77,46 +93,94 @@ func writeAtomic(path string, keepPrev bool, write func(io.Writer) error) (err e
 	if err := tmp.Close(); err != nil {
 		return err
 	}
+	var staged string
 	if keepPrev {
-		if err := keepPrevious(path); err != nil {
+		if err := step("stage-previous"); err != nil {
+			return err
+		}
+		if staged, err = stagePrevious(path); err != nil {
 			return fmt.Errorf("keeping the previous version: %w", err)
 		}
+		defer func() {
+			if err != nil && staged != "" {
+				os.Remove(staged)
+			}
+		}()
+	}
+	if err := step("replace"); err != nil {
+		return err
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return err
 	}
+	// The new vault is in place: from here on the write is done, and a
+	// failure only qualifies it.
+	var notKept error
+	if staged != "" {
+		if notKept = step("keep-previous"); notKept == nil {
+			notKept = os.Rename(staged, prevPath(path))
+		}
+		// Still there when the rename failed, or found both names to be
+		// one file (a link left by a crash) and did nothing.
+		os.Remove(staged)
+	}
+	if err := step("sync-dir"); err != nil {
+		return fmt.Errorf("%w: %w", errNotDurable, err)
+	}
 	if err := syncDir(dir); err != nil {
 		return fmt.Errorf("%w: %w", errNotDurable, err)
 	}
+	if notKept != nil {
+		return fmt.Errorf("%w at %s: %w", errPreviousNotKept, prevPath(path), notKept)
+	}
 	return nil
+}
+
+// stepHook, set only by tests (export_test.go), runs before each step of
+// writeAtomic: an error it returns is that step failing, and it may end
+// the process there, as a crash would.
+var stepHook func(step string) error
+
+func step(name string) error {
+	if stepHook == nil {
+		return nil
+	}
+	return stepHook(name)
 }
 
 // errNotDurable: the new file is in place but the directory could not be
 // synced, so the caller must treat the write as done yet say it may not
 // survive a power cut.
-var errNotDurable = errors.New("written, but the directory could not be synced")
+var errNotDurable = fmt.Errorf("%w, but the directory could not be synced", store.ErrWritten)
 
-// keepPrevious makes path.prev a copy of path. A hard link costs nothing
-// whatever the vault's size; filesystems without links get a real copy.
-func keepPrevious(path string) error {
+// errPreviousNotKept: the new file is in place and durable, but the one it
+// replaced could not be kept as the previous version.
+var errPreviousNotKept = fmt.Errorf("%w, but the version it replaced could not be kept", store.ErrWritten)
+
+// written reports whether a writeAtomic error still means the new file is
+// in place.
+func written(err error) bool {
+	return errors.Is(err, errNotDurable) || errors.Is(err, errPreviousNotKept)
+}
+
+// stagePrevious links path under a temp name, to become path.prev once the
+// new vault is in place, and returns that name ("" when there is no vault
+// yet). A hard link costs nothing whatever the vault's size; filesystems
+// without links get a real copy.
+func stagePrevious(path string) (string, error) {
 	ok, err := exists(path)
 	if err != nil || !ok {
-		return err
+		return "", err
 	}
-	dir := filepath.Dir(path)
-	staged := filepath.Join(dir, "."+filepath.Base(prevPath(path))+tempInfix+"link")
+	staged := filepath.Join(filepath.Dir(path), "."+filepath.Base(prevPath(path))+tempInfix+"link")
 	os.Remove(staged)
 	if err := os.Link(path, staged); err != nil {
 		if err := copyFile(path, staged); err != nil {
 			os.Remove(staged)
-			return err
+			return "", err
 		}
 	}
-	if err := os.Rename(staged, prevPath(path)); err != nil {
-		os.Remove(staged)
-		return err
-	}
-	return nil
+	return staged, nil
 }
 
 func copyFile(from, to string) error {

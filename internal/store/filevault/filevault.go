@@ -29,6 +29,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -45,6 +46,7 @@ var (
 	_ store.Closer     = (*Vault)(nil)
 	_ store.Named      = (*Vault)(nil)
 	_ store.Bookkeeper = (*Vault)(nil)
+	_ store.Batcher    = (*Vault)(nil)
 )
 
 var (
@@ -134,7 +136,10 @@ func Init(path string, opts InitOptions) (err error) {
 			return fmt.Errorf("init: %w", err)
 		}
 	} else {
-		keyData = []byte(fmt.Sprintf("# hush vault identity for %s\n# public key: %s\n%s\n", path, id.Recipient(), id))
+		// The path is quoted: a newline in it (HUSH_HOME can hold one)
+		// would otherwise end the comment and make the rest of the path a
+		// line age cannot parse, and the vault would never open again.
+		keyData = []byte(fmt.Sprintf("# hush vault identity for %s\n# public key: %s\n%s\n", strconv.Quote(path), id.Recipient(), id))
 	}
 	if err := writeNewFile(keyFile, keyData); err != nil {
 		return fmt.Errorf("init: writing %s: %w", keyFile, err)
@@ -350,35 +355,65 @@ func (v *Vault) PutBookkeeping(ctx context.Context, name string, value []byte) e
 }
 
 func (v *Vault) put(ctx context.Context, name string, value []byte, keepPrev bool) error {
-	if err := secret.ValidateName(name); err != nil {
-		return err
+	return v.putMany(ctx, []secret.Secret{{Name: name, Value: value}}, keepPrev)
+}
+
+// PutMany stores every secret in one write of the vault, so vault.age.prev
+// keeps the version from before all of them; on error it stores none.
+func (v *Vault) PutMany(ctx context.Context, secrets []secret.Secret) error {
+	return v.putMany(ctx, secrets, true)
+}
+
+func (v *Vault) putMany(ctx context.Context, secrets []secret.Secret, keepPrev bool) error {
+	for _, sec := range secrets {
+		if err := secret.ValidateName(sec.Name); err != nil {
+			return err
+		}
+		if err := secret.ValidateValue(sec.Name, sec.Value); err != nil {
+			return err
+		}
 	}
-	if err := secret.ValidateValue(name, value); err != nil {
-		return err
-	}
-	stored := make([]byte, len(value))
-	copy(stored, value)
-	return v.update(ctx, keepPrev, func(m map[string][]byte) error {
-		m[name] = stored
-		return nil
+	return v.update(ctx, keepPrev, func(m map[string][]byte) bool {
+		copied := make(map[string]bool, len(secrets))
+		for _, sec := range secrets {
+			cur, ok := m[sec.Name]
+			if ok && bytes.Equal(cur, sec.Value) {
+				continue
+			}
+			if copied[sec.Name] {
+				clear(cur) // an earlier entry's copy, given again
+			}
+			stored := make([]byte, len(sec.Value))
+			copy(stored, sec.Value)
+			m[sec.Name], copied[sec.Name] = stored, true
+		}
+		return len(copied) > 0
 	})
 }
 
 func (v *Vault) Delete(ctx context.Context, name string) error {
-	return v.update(ctx, true, func(m map[string][]byte) error {
+	var missing error
+	err := v.update(ctx, true, func(m map[string][]byte) bool {
 		if _, ok := m[name]; !ok {
-			return fmt.Errorf("%w: %q", store.ErrNotFound, name)
+			missing = fmt.Errorf("%w: %q", store.ErrNotFound, name)
+			return false
 		}
 		delete(m, name)
-		return nil
+		return true
 	})
+	if err != nil {
+		return err
+	}
+	return missing
 }
 
 // update applies change to a copy of the secrets, makes the copy durable,
 // and only then lets readers see it; a failed write leaves memory and disk
-// as they were. keepPrev says whether the change is the user's, whose
+// as they were. change reports whether it changed anything: a change that
+// changes nothing writes nothing, so setting a value again keeps the
+// previous version. keepPrev says whether the change is the user's, whose
 // previous version is kept.
-func (v *Vault) update(ctx context.Context, keepPrev bool, change func(map[string][]byte) error) error {
+func (v *Vault) update(ctx context.Context, keepPrev bool, change func(map[string][]byte) bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -395,11 +430,11 @@ func (v *Vault) update(ctx context.Context, keepPrev bool, change func(map[strin
 		return err
 	}
 	next := maps.Clone(old)
-	if err := change(next); err != nil {
-		return err
+	if !change(next) {
+		return nil
 	}
 	werr := writeVault(v.path, recipient, next, keepPrev)
-	if werr != nil && !errors.Is(werr, errNotDurable) {
+	if werr != nil && !written(werr) {
 		return fmt.Errorf("writing vault %s: %w; the vault is unchanged", v.path, werr)
 	}
 	v.mu.Lock()

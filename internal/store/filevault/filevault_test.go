@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -618,5 +619,99 @@ func TestStaleTempFilesAreRemoved(t *testing.T) {
 	open(t, path)
 	if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("stale temp file survived Open: %v", err)
+	}
+}
+
+// Setting a value a secret already has changes nothing, so it writes
+// nothing: vault.age.prev keeps the version before the last real change.
+func TestSettingTheSameValueAgainKeepsThePreviousVersion(t *testing.T) {
+	path := newVault(t, false)
+	v := open(t, path)
+	for _, val := range []string{"sk_test_FAKE_V1", "sk_test_FAKE_V2", "sk_test_FAKE_V2"} {
+		if err := v.Put(ctx, "org/K", []byte(val)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vault := readFile(t, path)
+	if err := v.PutMany(ctx, []secret.Secret{{Name: "org/K", Value: []byte("sk_test_FAKE_V2")}}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(readFile(t, path), vault) {
+		t.Error("a PutMany that changes nothing rewrote the vault")
+	}
+	v.Close()
+	if err := os.Rename(path+".prev", path); err != nil {
+		t.Fatal(err)
+	}
+	v = open(t, path)
+	if got, err := v.Get(ctx, "org/K"); err != nil || string(got) != "sk_test_FAKE_V1" {
+		t.Errorf("org/K in vault.age.prev: %v, is V2 %v; want V1", err, string(got) == "sk_test_FAKE_V2")
+	}
+}
+
+// An import is one change: every secret in one write, and vault.age.prev
+// the vault from before all of them, not from before the last one.
+func TestPutManyIsOneChange(t *testing.T) {
+	path := newVault(t, false)
+	v := open(t, path)
+	if err := v.Put(ctx, "org/A", []byte("sk_test_FAKE_A0")); err != nil {
+		t.Fatal(err)
+	}
+	batch := []secret.Secret{
+		{Name: "org/A", Value: []byte("sk_test_FAKE_A1")},
+		{Name: "org/B", Value: []byte("sk_test_FAKE_B1")},
+		{Name: "org/C", Value: []byte("sk_test_FAKE_C1")},
+	}
+	t.Run("an invalid entry stores none of them", func(t *testing.T) {
+		bad := append(slices.Clone(batch), secret.Secret{Name: "org/D", Value: []byte("nul\x00")})
+		if err := v.PutMany(ctx, bad); !errors.Is(err, secret.ErrInvalidValue) {
+			t.Fatalf("PutMany with a NUL value = %v, want ErrInvalidValue", err)
+		}
+		if names, _ := v.List(ctx, ""); strings.Join(names, ",") != "org/A" {
+			t.Errorf("after a refused PutMany the vault holds %q", names)
+		}
+	})
+	if err := v.PutMany(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	if err := os.Rename(path+".prev", path); err != nil {
+		t.Fatal(err)
+	}
+	v = open(t, path)
+	names, err := v.List(ctx, "")
+	if err != nil || strings.Join(names, ",") != "org/A" {
+		t.Fatalf("vault.age.prev holds %q (%v), want just org/A", names, err)
+	}
+	if got, err := v.Get(ctx, "org/A"); err != nil || string(got) != "sk_test_FAKE_A0" {
+		t.Errorf("org/A in vault.age.prev is not the value before the import (%v)", err)
+	}
+}
+
+// The key file names the vault's path in a comment. A path with a newline
+// or another control character (HUSH_HOME can hold any) must not break the
+// file: Init succeeding and the vault never opening again is the worst of
+// both.
+func TestAPathWithControlCharactersKeepsTheKeyFileReadable(t *testing.T) {
+	for _, dir := range []string{"new\nline", "cr\rand\ttab", "vt\vff\f", "ls\u2028ps\u2029"} {
+		t.Run(fmt.Sprintf("%q", dir), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), dir, "vault.age")
+			if err := filevault.Init(path, filevault.InitOptions{NoPassphrase: true}); err != nil {
+				t.Fatalf("Init: %v", err)
+			}
+			v := open(t, path)
+			if err := v.Put(ctx, "org/K", []byte("sk_test_FAKE_ctl")); err != nil {
+				t.Fatal(err)
+			}
+			v.Close()
+			v = open(t, path)
+			if _, err := v.Get(ctx, "org/K"); err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(strings.TrimSuffix(string(readFile(t, filepath.Join(filepath.Dir(path), "identity.txt"))), "\n"), "\n")
+			if len(lines) != 3 || !strings.HasPrefix(lines[0], "# ") || !strings.HasPrefix(lines[1], "# public key: ") || !strings.HasPrefix(lines[2], "AGE-SECRET-KEY-") {
+				t.Errorf("identity.txt is not two comment lines and the key: %d lines", len(lines))
+			}
+		})
 	}
 }

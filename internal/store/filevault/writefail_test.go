@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/hush-dev/hush/internal/secret"
 	"github.com/hush-dev/hush/internal/store"
 	"github.com/hush-dev/hush/internal/store/filevault"
 )
@@ -36,6 +37,8 @@ func TestHelperProcess(t *testing.T) {
 		err = helperFileTooLarge(os.Getenv("HUSH_VAULT"))
 	case "readonly":
 		err = helperReadOnlyDir(os.Getenv("HUSH_VAULT"))
+	case "crash":
+		err = helperCrash(os.Getenv("HUSH_VAULT"), os.Getenv("HUSH_CRASH_AT"))
 	default:
 		err = fmt.Errorf("unknown helper mode %q", mode)
 	}
@@ -207,4 +210,136 @@ func copyExecutable(from, to string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// storeOldThenNew leaves org/K = old in vault.age.prev and org/K = new,
+// org/KEPT in vault.age: two acknowledged changes.
+func storeOldThenNew(t *testing.T) string {
+	t.Helper()
+	path := newVault(t, false)
+	v := open(t, path)
+	if err := v.Put(ctx, "org/K", []byte("sk_test_FAKE_OLD")); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.PutMany(ctx, []secret.Secret{{Name: "org/K", Value: []byte("sk_test_FAKE_NEW")}, {Name: "org/KEPT", Value: []byte("sk_test_FAKE_KEPT")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// valueIn opens the vault file at file (the vault or its previous version)
+// beside the vault's key, and returns org/K's value and the names it holds.
+func valueIn(t *testing.T, vaultPath, file string) (string, []string) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "identity.txt"), readFile(t, filepath.Join(filepath.Dir(vaultPath), "identity.txt")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "vault.age"), readFile(t, file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v, err := filevault.Open(filepath.Join(dir, "vault.age"))
+	if err != nil {
+		t.Fatalf("%s does not open: %v", filepath.Base(file), err)
+	}
+	defer v.Close()
+	names, err := v.List(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := v.Get(ctx, "org/K")
+	if err != nil {
+		t.Fatalf("org/K in %s: %v", filepath.Base(file), err)
+	}
+	return string(got), names
+}
+
+// A write whose last step (the rename over vault.age) fails must leave the
+// vault and vault.age.prev exactly as they were: the version before the
+// user's last change is not given up for a change that did not happen.
+func TestAFailedReplaceKeepsTheVaultAndItsPreviousVersion(t *testing.T) {
+	path := storeOldThenNew(t)
+	before := snapshot(t, filepath.Dir(path))
+	v := open(t, path)
+	restore := filevault.SetStepHook(func(step string) error {
+		if step == "replace" {
+			return fmt.Errorf("rename: %w", syscall.EIO)
+		}
+		return nil
+	})
+	err := v.Put(ctx, "org/K", []byte("sk_test_FAKE_NEWER"))
+	restore()
+	if err == nil || !strings.Contains(err.Error(), "unchanged") {
+		t.Fatalf("Put with a failing rename = %v, want an error saying the vault is unchanged", err)
+	}
+	if got, err := v.Get(ctx, "org/K"); err != nil || string(got) != "sk_test_FAKE_NEW" {
+		t.Errorf("after the failed write org/K in memory is not the acknowledged value (%v)", err)
+	}
+	v.Close()
+	if after := snapshot(t, filepath.Dir(path)); after != before {
+		t.Error("a failed write changed the vault's directory")
+	}
+	if got, _ := valueIn(t, path, path+".prev"); got != "sk_test_FAKE_OLD" {
+		t.Error("vault.age.prev no longer holds the value before the last change")
+	}
+}
+
+// A crash (SIGKILL) at any step of a write leaves a vault that opens with
+// every acknowledged value, and a previous version that opens too; Open
+// removes whatever the crashed write left behind.
+func TestACrashAtAnyStepOfAWriteLosesNothingAcknowledged(t *testing.T) {
+	for _, at := range []string{"write", "stage-previous", "replace", "keep-previous", "sync-dir"} {
+		t.Run("at "+at, func(t *testing.T) {
+			path := storeOldThenNew(t)
+			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
+			cmd.Env = []string{helperEnv + "=crash", "HUSH_VAULT=" + path, "HUSH_CRASH_AT=" + at}
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+				t.Fatalf("the writer was not killed at %s: %v\n%s", at, err, out)
+			}
+			got, names := valueIn(t, path, path)
+			if got != "sk_test_FAKE_NEW" && got != "sk_test_FAKE_NEWER" {
+				t.Error("after the crash org/K in the vault is neither the acknowledged value nor the one being written")
+			}
+			if strings.Join(names, ",") != "org/K,org/KEPT" {
+				t.Errorf("after the crash the vault holds %q, want org/K,org/KEPT", names)
+			}
+			if prev, _ := valueIn(t, path, path+".prev"); prev != "sk_test_FAKE_OLD" && prev != "sk_test_FAKE_NEW" {
+				t.Error("after the crash vault.age.prev holds neither earlier version")
+			}
+			open(t, path).Close()
+			entries, err := os.ReadDir(filepath.Dir(path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var left []string
+			for _, e := range entries {
+				left = append(left, e.Name())
+			}
+			if got, want := strings.Join(left, " "), "identity.txt vault.age vault.age.prev vault.lock"; got != want {
+				t.Errorf("after reopening the directory holds %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+func helperCrash(path, at string) error {
+	v, err := filevault.Open(path)
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	filevault.SetStepHook(func(step string) error {
+		if step == at {
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {} // the signal arrives
+		}
+		return nil
+	})
+	err = v.Put(ctx, "org/K", []byte("sk_test_FAKE_NEWER"))
+	return fmt.Errorf("the write ran past %q (err %v) without being killed there", at, err)
 }

@@ -38,6 +38,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("list selects by path prefix, sorted", func(t *testing.T) { testList(t, open(t)) })
 	t.Run("callers' slices are not shared with the store", func(t *testing.T) { testAliasing(t, open(t)) })
 	t.Run("concurrent sets, gets and deletes lose nothing", func(t *testing.T) { testConcurrent(t, open(t)) })
+	t.Run("setting the value a secret has keeps it", func(t *testing.T) { testSameValue(t, open(t)) })
+	t.Run("put many stores all, the last of a repeated name wins, and one refused stores none", func(t *testing.T) { testPutMany(t, open(t)) })
 }
 
 // Values are the byte strings every backend must return unchanged. They
@@ -320,5 +322,51 @@ func testConcurrent(t *testing.T, s store.Store) {
 				t.Errorf("%s lost its value: %s", name, describe(got, []byte(fmt.Sprintf("value-%d-%d", w, r))))
 			}
 		}
+	}
+}
+
+func testSameValue(t *testing.T, s store.Store) {
+	mustPut(t, s, "org/KEY", []byte("sk_test_FAKE_same"))
+	mustPut(t, s, "org/KEY", []byte("sk_test_FAKE_same"))
+	if got := mustGet(t, s, "org/KEY"); string(got) != "sk_test_FAKE_same" {
+		t.Fatalf("after setting the same value again: %s", describe(got, []byte("sk_test_FAKE_same")))
+	}
+}
+
+// testPutMany goes through store.PutMany, so a backend with its own
+// Batcher and one without are held to the same results.
+func testPutMany(t *testing.T, s store.Store) {
+	mustPut(t, s, "many/A", []byte("sk_test_FAKE_A0"))
+	refused := []secret.Secret{
+		{Name: "many/A", Value: []byte("sk_test_FAKE_A1")},
+		{Name: "many/B", Value: []byte("sk_test_FAKE_B1")},
+		{Name: "many/C", Value: []byte("abc\x00def")},
+	}
+	if err := store.PutMany(ctx(), s, refused); !errors.Is(err, secret.ErrInvalidValue) {
+		t.Fatalf("PutMany with a NUL value = %v, want ErrInvalidValue", err)
+	}
+	if got := mustList(t, s, "many"); !reflect.DeepEqual(got, []string{"many/A"}) {
+		t.Fatalf("a refused PutMany left %q, want just many/A", got)
+	}
+	if got := mustGet(t, s, "many/A"); string(got) != "sk_test_FAKE_A0" {
+		t.Fatalf("a refused PutMany changed many/A: %s", describe(got, []byte("sk_test_FAKE_A0")))
+	}
+	batch := []secret.Secret{
+		{Name: "many/A", Value: []byte("sk_test_FAKE_A1")},
+		{Name: "many/B", Value: []byte("sk_test_FAKE_B1")},
+		{Name: "many/B", Value: []byte("sk_test_FAKE_B2")},
+		{Name: "many/C", Value: []byte("sk_test_FAKE_C1")},
+	}
+	if err := store.PutMany(ctx(), s, batch); err != nil {
+		t.Fatalf("PutMany: %v", err)
+	}
+	for name, want := range map[string]string{"many/A": "sk_test_FAKE_A1", "many/B": "sk_test_FAKE_B2", "many/C": "sk_test_FAKE_C1"} {
+		if got := mustGet(t, s, name); string(got) != want {
+			t.Errorf("%s after PutMany: %s", name, describe(got, []byte(want)))
+		}
+	}
+	copy(batch[3].Value, "XXXXXXX")
+	if got := mustGet(t, s, "many/C"); string(got) != "sk_test_FAKE_C1" {
+		t.Errorf("changing a slice after PutMany changed the stored value")
 	}
 }

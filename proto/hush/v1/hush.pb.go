@@ -881,6 +881,96 @@ func (x *SetResponse) GetWarning() string {
 	return ""
 }
 
+type SetManyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Stored as if set in this order: a name given twice keeps its last value.
+	Entries       []*SetManyRequest_Entry `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetManyRequest) Reset() {
+	*x = SetManyRequest{}
+	mi := &file_hush_v1_hush_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetManyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetManyRequest) ProtoMessage() {}
+
+func (x *SetManyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hush_v1_hush_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetManyRequest.ProtoReflect.Descriptor instead.
+func (*SetManyRequest) Descriptor() ([]byte, []int) {
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *SetManyRequest) GetEntries() []*SetManyRequest_Entry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+type SetManyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One for each value too short to be masked reliably in `hush run`.
+	Warnings      []string `protobuf:"bytes,1,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetManyResponse) Reset() {
+	*x = SetManyResponse{}
+	mi := &file_hush_v1_hush_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetManyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetManyResponse) ProtoMessage() {}
+
+func (x *SetManyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hush_v1_hush_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetManyResponse.ProtoReflect.Descriptor instead.
+func (*SetManyResponse) Descriptor() ([]byte, []int) {
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *SetManyResponse) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
 type DeleteRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -890,7 +980,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_hush_v1_hush_proto_msgTypes[11]
+	mi := &file_hush_v1_hush_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -902,7 +992,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hush_v1_hush_proto_msgTypes[11]
+	mi := &file_hush_v1_hush_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -915,7 +1005,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_hush_v1_hush_proto_rawDescGZIP(), []int{11}
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DeleteRequest) GetName() string {
@@ -933,7 +1023,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_hush_v1_hush_proto_msgTypes[12]
+	mi := &file_hush_v1_hush_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -945,7 +1035,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hush_v1_hush_proto_msgTypes[12]
+	mi := &file_hush_v1_hush_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -958,7 +1048,7 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_hush_v1_hush_proto_rawDescGZIP(), []int{12}
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{14}
 }
 
 type ListRequest struct {
@@ -970,7 +1060,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_hush_v1_hush_proto_msgTypes[13]
+	mi := &file_hush_v1_hush_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -982,7 +1072,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hush_v1_hush_proto_msgTypes[13]
+	mi := &file_hush_v1_hush_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -995,7 +1085,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_hush_v1_hush_proto_rawDescGZIP(), []int{13}
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListRequest) GetPrefix() string {
@@ -1017,7 +1107,7 @@ type SecretInfo struct {
 
 func (x *SecretInfo) Reset() {
 	*x = SecretInfo{}
-	mi := &file_hush_v1_hush_proto_msgTypes[14]
+	mi := &file_hush_v1_hush_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1029,7 +1119,7 @@ func (x *SecretInfo) String() string {
 func (*SecretInfo) ProtoMessage() {}
 
 func (x *SecretInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_hush_v1_hush_proto_msgTypes[14]
+	mi := &file_hush_v1_hush_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1042,7 +1132,7 @@ func (x *SecretInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretInfo.ProtoReflect.Descriptor instead.
 func (*SecretInfo) Descriptor() ([]byte, []int) {
-	return file_hush_v1_hush_proto_rawDescGZIP(), []int{14}
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SecretInfo) GetName() string {
@@ -1068,7 +1158,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_hush_v1_hush_proto_msgTypes[15]
+	mi := &file_hush_v1_hush_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1080,7 +1170,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hush_v1_hush_proto_msgTypes[15]
+	mi := &file_hush_v1_hush_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1093,7 +1183,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_hush_v1_hush_proto_rawDescGZIP(), []int{15}
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListResponse) GetSecrets() []*SecretInfo {
@@ -1111,7 +1201,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_hush_v1_hush_proto_msgTypes[16]
+	mi := &file_hush_v1_hush_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1123,7 +1213,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hush_v1_hush_proto_msgTypes[16]
+	mi := &file_hush_v1_hush_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1136,7 +1226,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_hush_v1_hush_proto_rawDescGZIP(), []int{16}
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{18}
 }
 
 type StatusResponse struct {
@@ -1155,7 +1245,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_hush_v1_hush_proto_msgTypes[17]
+	mi := &file_hush_v1_hush_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1167,7 +1257,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hush_v1_hush_proto_msgTypes[17]
+	mi := &file_hush_v1_hush_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1180,7 +1270,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_hush_v1_hush_proto_rawDescGZIP(), []int{17}
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *StatusResponse) GetVersion() string {
@@ -1248,7 +1338,7 @@ type UnlockRequest struct {
 
 func (x *UnlockRequest) Reset() {
 	*x = UnlockRequest{}
-	mi := &file_hush_v1_hush_proto_msgTypes[18]
+	mi := &file_hush_v1_hush_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1260,7 +1350,7 @@ func (x *UnlockRequest) String() string {
 func (*UnlockRequest) ProtoMessage() {}
 
 func (x *UnlockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hush_v1_hush_proto_msgTypes[18]
+	mi := &file_hush_v1_hush_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1273,7 +1363,7 @@ func (x *UnlockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnlockRequest.ProtoReflect.Descriptor instead.
 func (*UnlockRequest) Descriptor() ([]byte, []int) {
-	return file_hush_v1_hush_proto_rawDescGZIP(), []int{18}
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *UnlockRequest) GetPassphrase() []byte {
@@ -1291,7 +1381,7 @@ type UnlockResponse struct {
 
 func (x *UnlockResponse) Reset() {
 	*x = UnlockResponse{}
-	mi := &file_hush_v1_hush_proto_msgTypes[19]
+	mi := &file_hush_v1_hush_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1303,7 +1393,7 @@ func (x *UnlockResponse) String() string {
 func (*UnlockResponse) ProtoMessage() {}
 
 func (x *UnlockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hush_v1_hush_proto_msgTypes[19]
+	mi := &file_hush_v1_hush_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1316,7 +1406,7 @@ func (x *UnlockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnlockResponse.ProtoReflect.Descriptor instead.
 func (*UnlockResponse) Descriptor() ([]byte, []int) {
-	return file_hush_v1_hush_proto_rawDescGZIP(), []int{19}
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{21}
 }
 
 type LockRequest struct {
@@ -1327,7 +1417,7 @@ type LockRequest struct {
 
 func (x *LockRequest) Reset() {
 	*x = LockRequest{}
-	mi := &file_hush_v1_hush_proto_msgTypes[20]
+	mi := &file_hush_v1_hush_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1339,7 +1429,7 @@ func (x *LockRequest) String() string {
 func (*LockRequest) ProtoMessage() {}
 
 func (x *LockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hush_v1_hush_proto_msgTypes[20]
+	mi := &file_hush_v1_hush_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1352,7 +1442,7 @@ func (x *LockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LockRequest.ProtoReflect.Descriptor instead.
 func (*LockRequest) Descriptor() ([]byte, []int) {
-	return file_hush_v1_hush_proto_rawDescGZIP(), []int{20}
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{22}
 }
 
 type LockResponse struct {
@@ -1363,7 +1453,7 @@ type LockResponse struct {
 
 func (x *LockResponse) Reset() {
 	*x = LockResponse{}
-	mi := &file_hush_v1_hush_proto_msgTypes[21]
+	mi := &file_hush_v1_hush_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1375,7 +1465,7 @@ func (x *LockResponse) String() string {
 func (*LockResponse) ProtoMessage() {}
 
 func (x *LockResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hush_v1_hush_proto_msgTypes[21]
+	mi := &file_hush_v1_hush_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1388,7 +1478,7 @@ func (x *LockResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LockResponse.ProtoReflect.Descriptor instead.
 func (*LockResponse) Descriptor() ([]byte, []int) {
-	return file_hush_v1_hush_proto_rawDescGZIP(), []int{21}
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{23}
 }
 
 type StopRequest struct {
@@ -1399,7 +1489,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_hush_v1_hush_proto_msgTypes[22]
+	mi := &file_hush_v1_hush_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1411,7 +1501,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hush_v1_hush_proto_msgTypes[22]
+	mi := &file_hush_v1_hush_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1424,7 +1514,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_hush_v1_hush_proto_rawDescGZIP(), []int{22}
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{24}
 }
 
 type ClassifyRequest struct {
@@ -1440,7 +1530,7 @@ type ClassifyRequest struct {
 
 func (x *ClassifyRequest) Reset() {
 	*x = ClassifyRequest{}
-	mi := &file_hush_v1_hush_proto_msgTypes[23]
+	mi := &file_hush_v1_hush_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1452,7 +1542,7 @@ func (x *ClassifyRequest) String() string {
 func (*ClassifyRequest) ProtoMessage() {}
 
 func (x *ClassifyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hush_v1_hush_proto_msgTypes[23]
+	mi := &file_hush_v1_hush_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1465,7 +1555,7 @@ func (x *ClassifyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClassifyRequest.ProtoReflect.Descriptor instead.
 func (*ClassifyRequest) Descriptor() ([]byte, []int) {
-	return file_hush_v1_hush_proto_rawDescGZIP(), []int{23}
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ClassifyRequest) GetPid() int32 {
@@ -1495,7 +1585,7 @@ type ClassifyResponse struct {
 
 func (x *ClassifyResponse) Reset() {
 	*x = ClassifyResponse{}
-	mi := &file_hush_v1_hush_proto_msgTypes[24]
+	mi := &file_hush_v1_hush_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1507,7 +1597,7 @@ func (x *ClassifyResponse) String() string {
 func (*ClassifyResponse) ProtoMessage() {}
 
 func (x *ClassifyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hush_v1_hush_proto_msgTypes[24]
+	mi := &file_hush_v1_hush_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1520,7 +1610,7 @@ func (x *ClassifyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClassifyResponse.ProtoReflect.Descriptor instead.
 func (*ClassifyResponse) Descriptor() ([]byte, []int) {
-	return file_hush_v1_hush_proto_rawDescGZIP(), []int{24}
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ClassifyResponse) GetCaller() *Caller {
@@ -1560,7 +1650,7 @@ type AuditRequest struct {
 
 func (x *AuditRequest) Reset() {
 	*x = AuditRequest{}
-	mi := &file_hush_v1_hush_proto_msgTypes[25]
+	mi := &file_hush_v1_hush_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1572,7 +1662,7 @@ func (x *AuditRequest) String() string {
 func (*AuditRequest) ProtoMessage() {}
 
 func (x *AuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hush_v1_hush_proto_msgTypes[25]
+	mi := &file_hush_v1_hush_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1585,7 +1675,7 @@ func (x *AuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRequest.ProtoReflect.Descriptor instead.
 func (*AuditRequest) Descriptor() ([]byte, []int) {
-	return file_hush_v1_hush_proto_rawDescGZIP(), []int{25}
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *AuditRequest) GetFollow() bool {
@@ -1625,7 +1715,7 @@ type AuditResponse struct {
 
 func (x *AuditResponse) Reset() {
 	*x = AuditResponse{}
-	mi := &file_hush_v1_hush_proto_msgTypes[26]
+	mi := &file_hush_v1_hush_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1637,7 +1727,7 @@ func (x *AuditResponse) String() string {
 func (*AuditResponse) ProtoMessage() {}
 
 func (x *AuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hush_v1_hush_proto_msgTypes[26]
+	mi := &file_hush_v1_hush_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1650,7 +1740,7 @@ func (x *AuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditResponse.ProtoReflect.Descriptor instead.
 func (*AuditResponse) Descriptor() ([]byte, []int) {
-	return file_hush_v1_hush_proto_rawDescGZIP(), []int{26}
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *AuditResponse) GetRecord() *AuditRecord {
@@ -1691,7 +1781,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_hush_v1_hush_proto_msgTypes[27]
+	mi := &file_hush_v1_hush_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1703,7 +1793,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_hush_v1_hush_proto_msgTypes[27]
+	mi := &file_hush_v1_hush_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1716,7 +1806,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_hush_v1_hush_proto_rawDescGZIP(), []int{27}
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *AuditRecord) GetTime() string {
@@ -1818,7 +1908,7 @@ type VerifyAuditRequest struct {
 
 func (x *VerifyAuditRequest) Reset() {
 	*x = VerifyAuditRequest{}
-	mi := &file_hush_v1_hush_proto_msgTypes[28]
+	mi := &file_hush_v1_hush_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1830,7 +1920,7 @@ func (x *VerifyAuditRequest) String() string {
 func (*VerifyAuditRequest) ProtoMessage() {}
 
 func (x *VerifyAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hush_v1_hush_proto_msgTypes[28]
+	mi := &file_hush_v1_hush_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1843,7 +1933,7 @@ func (x *VerifyAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAuditRequest.ProtoReflect.Descriptor instead.
 func (*VerifyAuditRequest) Descriptor() ([]byte, []int) {
-	return file_hush_v1_hush_proto_rawDescGZIP(), []int{28}
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{30}
 }
 
 type VerifyAuditResponse struct {
@@ -1871,7 +1961,7 @@ type VerifyAuditResponse struct {
 
 func (x *VerifyAuditResponse) Reset() {
 	*x = VerifyAuditResponse{}
-	mi := &file_hush_v1_hush_proto_msgTypes[29]
+	mi := &file_hush_v1_hush_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1883,7 +1973,7 @@ func (x *VerifyAuditResponse) String() string {
 func (*VerifyAuditResponse) ProtoMessage() {}
 
 func (x *VerifyAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hush_v1_hush_proto_msgTypes[29]
+	mi := &file_hush_v1_hush_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1896,7 +1986,7 @@ func (x *VerifyAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAuditResponse.ProtoReflect.Descriptor instead.
 func (*VerifyAuditResponse) Descriptor() ([]byte, []int) {
-	return file_hush_v1_hush_proto_rawDescGZIP(), []int{29}
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *VerifyAuditResponse) GetOk() bool {
@@ -1963,7 +2053,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_hush_v1_hush_proto_msgTypes[30]
+	mi := &file_hush_v1_hush_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1975,7 +2065,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hush_v1_hush_proto_msgTypes[30]
+	mi := &file_hush_v1_hush_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1988,7 +2078,60 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_hush_v1_hush_proto_rawDescGZIP(), []int{30}
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{32}
+}
+
+// Entry is one secret to store.
+type SetManyRequest_Entry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Value         []byte                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetManyRequest_Entry) Reset() {
+	*x = SetManyRequest_Entry{}
+	mi := &file_hush_v1_hush_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetManyRequest_Entry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetManyRequest_Entry) ProtoMessage() {}
+
+func (x *SetManyRequest_Entry) ProtoReflect() protoreflect.Message {
+	mi := &file_hush_v1_hush_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetManyRequest_Entry.ProtoReflect.Descriptor instead.
+func (*SetManyRequest_Entry) Descriptor() ([]byte, []int) {
+	return file_hush_v1_hush_proto_rawDescGZIP(), []int{11, 0}
+}
+
+func (x *SetManyRequest_Entry) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SetManyRequest_Entry) GetValue() []byte {
+	if x != nil {
+		return x.Value
+	}
+	return nil
 }
 
 var File_hush_v1_hush_proto protoreflect.FileDescriptor
@@ -2046,7 +2189,14 @@ const file_hush_v1_hush_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\fR\x05value\"'\n" +
 	"\vSetResponse\x12\x18\n" +
-	"\awarning\x18\x01 \x01(\tR\awarning\"#\n" +
+	"\awarning\x18\x01 \x01(\tR\awarning\"|\n" +
+	"\x0eSetManyRequest\x127\n" +
+	"\aentries\x18\x01 \x03(\v2\x1d.hush.v1.SetManyRequest.EntryR\aentries\x1a1\n" +
+	"\x05Entry\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value\"-\n" +
+	"\x0fSetManyResponse\x12\x1a\n" +
+	"\bwarnings\x18\x01 \x03(\tR\bwarnings\"#\n" +
 	"\rDeleteRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"\x10\n" +
 	"\x0eDeleteResponse\"%\n" +
@@ -2135,11 +2285,12 @@ const file_hush_v1_hush_proto_rawDesc = "" +
 	"\x1bERROR_REASON_BAD_PASSPHRASE\x10\x03\x12\x1d\n" +
 	"\x19ERROR_REASON_INVALID_NAME\x10\x04\x12\x1e\n" +
 	"\x1aERROR_REASON_INVALID_VALUE\x10\x05\x12\x17\n" +
-	"\x13ERROR_REASON_DENIED\x10\x062\xa7\x02\n" +
+	"\x13ERROR_REASON_DENIED\x10\x062\xe5\x02\n" +
 	"\rSecretService\x120\n" +
 	"\x03Get\x12\x13.hush.v1.GetRequest\x1a\x14.hush.v1.GetResponse\x12B\n" +
 	"\tGetPrefix\x12\x19.hush.v1.GetPrefixRequest\x1a\x1a.hush.v1.GetPrefixResponse\x120\n" +
-	"\x03Set\x12\x13.hush.v1.SetRequest\x1a\x14.hush.v1.SetResponse\x129\n" +
+	"\x03Set\x12\x13.hush.v1.SetRequest\x1a\x14.hush.v1.SetResponse\x12<\n" +
+	"\aSetMany\x12\x17.hush.v1.SetManyRequest\x1a\x18.hush.v1.SetManyResponse\x129\n" +
 	"\x06Delete\x12\x16.hush.v1.DeleteRequest\x1a\x17.hush.v1.DeleteResponse\x123\n" +
 	"\x04List\x12\x14.hush.v1.ListRequest\x1a\x15.hush.v1.ListResponse2\xb3\x03\n" +
 	"\fAdminService\x129\n" +
@@ -2164,42 +2315,45 @@ func file_hush_v1_hush_proto_rawDescGZIP() []byte {
 }
 
 var file_hush_v1_hush_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_hush_v1_hush_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_hush_v1_hush_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_hush_v1_hush_proto_goTypes = []any{
-	(Delivery)(0),               // 0: hush.v1.Delivery
-	(Verdict)(0),                // 1: hush.v1.Verdict
-	(ErrorReason)(0),            // 2: hush.v1.ErrorReason
-	(*Process)(nil),             // 3: hush.v1.Process
-	(*Caller)(nil),              // 4: hush.v1.Caller
-	(*Recipient)(nil),           // 5: hush.v1.Recipient
-	(*SealedSecret)(nil),        // 6: hush.v1.SealedSecret
-	(*Sealed)(nil),              // 7: hush.v1.Sealed
-	(*GetRequest)(nil),          // 8: hush.v1.GetRequest
-	(*GetResponse)(nil),         // 9: hush.v1.GetResponse
-	(*GetPrefixRequest)(nil),    // 10: hush.v1.GetPrefixRequest
-	(*GetPrefixResponse)(nil),   // 11: hush.v1.GetPrefixResponse
-	(*SetRequest)(nil),          // 12: hush.v1.SetRequest
-	(*SetResponse)(nil),         // 13: hush.v1.SetResponse
-	(*DeleteRequest)(nil),       // 14: hush.v1.DeleteRequest
-	(*DeleteResponse)(nil),      // 15: hush.v1.DeleteResponse
-	(*ListRequest)(nil),         // 16: hush.v1.ListRequest
-	(*SecretInfo)(nil),          // 17: hush.v1.SecretInfo
-	(*ListResponse)(nil),        // 18: hush.v1.ListResponse
-	(*StatusRequest)(nil),       // 19: hush.v1.StatusRequest
-	(*StatusResponse)(nil),      // 20: hush.v1.StatusResponse
-	(*UnlockRequest)(nil),       // 21: hush.v1.UnlockRequest
-	(*UnlockResponse)(nil),      // 22: hush.v1.UnlockResponse
-	(*LockRequest)(nil),         // 23: hush.v1.LockRequest
-	(*LockResponse)(nil),        // 24: hush.v1.LockResponse
-	(*StopRequest)(nil),         // 25: hush.v1.StopRequest
-	(*ClassifyRequest)(nil),     // 26: hush.v1.ClassifyRequest
-	(*ClassifyResponse)(nil),    // 27: hush.v1.ClassifyResponse
-	(*AuditRequest)(nil),        // 28: hush.v1.AuditRequest
-	(*AuditResponse)(nil),       // 29: hush.v1.AuditResponse
-	(*AuditRecord)(nil),         // 30: hush.v1.AuditRecord
-	(*VerifyAuditRequest)(nil),  // 31: hush.v1.VerifyAuditRequest
-	(*VerifyAuditResponse)(nil), // 32: hush.v1.VerifyAuditResponse
-	(*StopResponse)(nil),        // 33: hush.v1.StopResponse
+	(Delivery)(0),                // 0: hush.v1.Delivery
+	(Verdict)(0),                 // 1: hush.v1.Verdict
+	(ErrorReason)(0),             // 2: hush.v1.ErrorReason
+	(*Process)(nil),              // 3: hush.v1.Process
+	(*Caller)(nil),               // 4: hush.v1.Caller
+	(*Recipient)(nil),            // 5: hush.v1.Recipient
+	(*SealedSecret)(nil),         // 6: hush.v1.SealedSecret
+	(*Sealed)(nil),               // 7: hush.v1.Sealed
+	(*GetRequest)(nil),           // 8: hush.v1.GetRequest
+	(*GetResponse)(nil),          // 9: hush.v1.GetResponse
+	(*GetPrefixRequest)(nil),     // 10: hush.v1.GetPrefixRequest
+	(*GetPrefixResponse)(nil),    // 11: hush.v1.GetPrefixResponse
+	(*SetRequest)(nil),           // 12: hush.v1.SetRequest
+	(*SetResponse)(nil),          // 13: hush.v1.SetResponse
+	(*SetManyRequest)(nil),       // 14: hush.v1.SetManyRequest
+	(*SetManyResponse)(nil),      // 15: hush.v1.SetManyResponse
+	(*DeleteRequest)(nil),        // 16: hush.v1.DeleteRequest
+	(*DeleteResponse)(nil),       // 17: hush.v1.DeleteResponse
+	(*ListRequest)(nil),          // 18: hush.v1.ListRequest
+	(*SecretInfo)(nil),           // 19: hush.v1.SecretInfo
+	(*ListResponse)(nil),         // 20: hush.v1.ListResponse
+	(*StatusRequest)(nil),        // 21: hush.v1.StatusRequest
+	(*StatusResponse)(nil),       // 22: hush.v1.StatusResponse
+	(*UnlockRequest)(nil),        // 23: hush.v1.UnlockRequest
+	(*UnlockResponse)(nil),       // 24: hush.v1.UnlockResponse
+	(*LockRequest)(nil),          // 25: hush.v1.LockRequest
+	(*LockResponse)(nil),         // 26: hush.v1.LockResponse
+	(*StopRequest)(nil),          // 27: hush.v1.StopRequest
+	(*ClassifyRequest)(nil),      // 28: hush.v1.ClassifyRequest
+	(*ClassifyResponse)(nil),     // 29: hush.v1.ClassifyResponse
+	(*AuditRequest)(nil),         // 30: hush.v1.AuditRequest
+	(*AuditResponse)(nil),        // 31: hush.v1.AuditResponse
+	(*AuditRecord)(nil),          // 32: hush.v1.AuditRecord
+	(*VerifyAuditRequest)(nil),   // 33: hush.v1.VerifyAuditRequest
+	(*VerifyAuditResponse)(nil),  // 34: hush.v1.VerifyAuditResponse
+	(*StopResponse)(nil),         // 35: hush.v1.StopResponse
+	(*SetManyRequest_Entry)(nil), // 36: hush.v1.SetManyRequest.Entry
 }
 var file_hush_v1_hush_proto_depIdxs = []int32{
 	1,  // 0: hush.v1.Caller.verdict:type_name -> hush.v1.Verdict
@@ -2213,39 +2367,42 @@ var file_hush_v1_hush_proto_depIdxs = []int32{
 	0,  // 8: hush.v1.GetPrefixResponse.delivery:type_name -> hush.v1.Delivery
 	4,  // 9: hush.v1.GetPrefixResponse.caller:type_name -> hush.v1.Caller
 	7,  // 10: hush.v1.GetPrefixResponse.sealed:type_name -> hush.v1.Sealed
-	17, // 11: hush.v1.ListResponse.secrets:type_name -> hush.v1.SecretInfo
-	4,  // 12: hush.v1.ClassifyResponse.caller:type_name -> hush.v1.Caller
-	30, // 13: hush.v1.AuditResponse.record:type_name -> hush.v1.AuditRecord
-	1,  // 14: hush.v1.AuditRecord.verdict:type_name -> hush.v1.Verdict
-	8,  // 15: hush.v1.SecretService.Get:input_type -> hush.v1.GetRequest
-	10, // 16: hush.v1.SecretService.GetPrefix:input_type -> hush.v1.GetPrefixRequest
-	12, // 17: hush.v1.SecretService.Set:input_type -> hush.v1.SetRequest
-	14, // 18: hush.v1.SecretService.Delete:input_type -> hush.v1.DeleteRequest
-	16, // 19: hush.v1.SecretService.List:input_type -> hush.v1.ListRequest
-	19, // 20: hush.v1.AdminService.Status:input_type -> hush.v1.StatusRequest
-	21, // 21: hush.v1.AdminService.Unlock:input_type -> hush.v1.UnlockRequest
-	23, // 22: hush.v1.AdminService.Lock:input_type -> hush.v1.LockRequest
-	25, // 23: hush.v1.AdminService.Stop:input_type -> hush.v1.StopRequest
-	26, // 24: hush.v1.AdminService.Classify:input_type -> hush.v1.ClassifyRequest
-	28, // 25: hush.v1.AdminService.Audit:input_type -> hush.v1.AuditRequest
-	31, // 26: hush.v1.AdminService.VerifyAudit:input_type -> hush.v1.VerifyAuditRequest
-	9,  // 27: hush.v1.SecretService.Get:output_type -> hush.v1.GetResponse
-	11, // 28: hush.v1.SecretService.GetPrefix:output_type -> hush.v1.GetPrefixResponse
-	13, // 29: hush.v1.SecretService.Set:output_type -> hush.v1.SetResponse
-	15, // 30: hush.v1.SecretService.Delete:output_type -> hush.v1.DeleteResponse
-	18, // 31: hush.v1.SecretService.List:output_type -> hush.v1.ListResponse
-	20, // 32: hush.v1.AdminService.Status:output_type -> hush.v1.StatusResponse
-	22, // 33: hush.v1.AdminService.Unlock:output_type -> hush.v1.UnlockResponse
-	24, // 34: hush.v1.AdminService.Lock:output_type -> hush.v1.LockResponse
-	33, // 35: hush.v1.AdminService.Stop:output_type -> hush.v1.StopResponse
-	27, // 36: hush.v1.AdminService.Classify:output_type -> hush.v1.ClassifyResponse
-	29, // 37: hush.v1.AdminService.Audit:output_type -> hush.v1.AuditResponse
-	32, // 38: hush.v1.AdminService.VerifyAudit:output_type -> hush.v1.VerifyAuditResponse
-	27, // [27:39] is the sub-list for method output_type
-	15, // [15:27] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	36, // 11: hush.v1.SetManyRequest.entries:type_name -> hush.v1.SetManyRequest.Entry
+	19, // 12: hush.v1.ListResponse.secrets:type_name -> hush.v1.SecretInfo
+	4,  // 13: hush.v1.ClassifyResponse.caller:type_name -> hush.v1.Caller
+	32, // 14: hush.v1.AuditResponse.record:type_name -> hush.v1.AuditRecord
+	1,  // 15: hush.v1.AuditRecord.verdict:type_name -> hush.v1.Verdict
+	8,  // 16: hush.v1.SecretService.Get:input_type -> hush.v1.GetRequest
+	10, // 17: hush.v1.SecretService.GetPrefix:input_type -> hush.v1.GetPrefixRequest
+	12, // 18: hush.v1.SecretService.Set:input_type -> hush.v1.SetRequest
+	14, // 19: hush.v1.SecretService.SetMany:input_type -> hush.v1.SetManyRequest
+	16, // 20: hush.v1.SecretService.Delete:input_type -> hush.v1.DeleteRequest
+	18, // 21: hush.v1.SecretService.List:input_type -> hush.v1.ListRequest
+	21, // 22: hush.v1.AdminService.Status:input_type -> hush.v1.StatusRequest
+	23, // 23: hush.v1.AdminService.Unlock:input_type -> hush.v1.UnlockRequest
+	25, // 24: hush.v1.AdminService.Lock:input_type -> hush.v1.LockRequest
+	27, // 25: hush.v1.AdminService.Stop:input_type -> hush.v1.StopRequest
+	28, // 26: hush.v1.AdminService.Classify:input_type -> hush.v1.ClassifyRequest
+	30, // 27: hush.v1.AdminService.Audit:input_type -> hush.v1.AuditRequest
+	33, // 28: hush.v1.AdminService.VerifyAudit:input_type -> hush.v1.VerifyAuditRequest
+	9,  // 29: hush.v1.SecretService.Get:output_type -> hush.v1.GetResponse
+	11, // 30: hush.v1.SecretService.GetPrefix:output_type -> hush.v1.GetPrefixResponse
+	13, // 31: hush.v1.SecretService.Set:output_type -> hush.v1.SetResponse
+	15, // 32: hush.v1.SecretService.SetMany:output_type -> hush.v1.SetManyResponse
+	17, // 33: hush.v1.SecretService.Delete:output_type -> hush.v1.DeleteResponse
+	20, // 34: hush.v1.SecretService.List:output_type -> hush.v1.ListResponse
+	22, // 35: hush.v1.AdminService.Status:output_type -> hush.v1.StatusResponse
+	24, // 36: hush.v1.AdminService.Unlock:output_type -> hush.v1.UnlockResponse
+	26, // 37: hush.v1.AdminService.Lock:output_type -> hush.v1.LockResponse
+	35, // 38: hush.v1.AdminService.Stop:output_type -> hush.v1.StopResponse
+	29, // 39: hush.v1.AdminService.Classify:output_type -> hush.v1.ClassifyResponse
+	31, // 40: hush.v1.AdminService.Audit:output_type -> hush.v1.AuditResponse
+	34, // 41: hush.v1.AdminService.VerifyAudit:output_type -> hush.v1.VerifyAuditResponse
+	29, // [29:42] is the sub-list for method output_type
+	16, // [16:29] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_hush_v1_hush_proto_init() }
@@ -2259,7 +2416,7 @@ func file_hush_v1_hush_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hush_v1_hush_proto_rawDesc), len(file_hush_v1_hush_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   31,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -22,6 +22,7 @@ const (
 	SecretService_Get_FullMethodName       = "/hush.v1.SecretService/Get"
 	SecretService_GetPrefix_FullMethodName = "/hush.v1.SecretService/GetPrefix"
 	SecretService_Set_FullMethodName       = "/hush.v1.SecretService/Set"
+	SecretService_SetMany_FullMethodName   = "/hush.v1.SecretService/SetMany"
 	SecretService_Delete_FullMethodName    = "/hush.v1.SecretService/Delete"
 	SecretService_List_FullMethodName      = "/hush.v1.SecretService/List"
 )
@@ -41,6 +42,12 @@ type SecretServiceClient interface {
 	GetPrefix(ctx context.Context, in *GetPrefixRequest, opts ...grpc.CallOption) (*GetPrefixResponse, error)
 	// Set stores a value under a name, replacing any previous value.
 	Set(ctx context.Context, in *SetRequest, opts ...grpc.CallOption) (*SetResponse, error)
+	// SetMany stores several values as one change: every name and value is
+	// checked, and every write authorized, before anything is stored, so one
+	// refused entry stores none of them. The file vault writes them all in
+	// one replacement of the vault; other backends store them in order, and
+	// a failure part-way leaves the entries before it stored.
+	SetMany(ctx context.Context, in *SetManyRequest, opts ...grpc.CallOption) (*SetManyResponse, error)
 	// Delete removes a secret.
 	Delete(ctx context.Context, in *DeleteRequest, opts ...grpc.CallOption) (*DeleteResponse, error)
 	// List returns names and metadata, never values.
@@ -85,6 +92,16 @@ func (c *secretServiceClient) Set(ctx context.Context, in *SetRequest, opts ...g
 	return out, nil
 }
 
+func (c *secretServiceClient) SetMany(ctx context.Context, in *SetManyRequest, opts ...grpc.CallOption) (*SetManyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetManyResponse)
+	err := c.cc.Invoke(ctx, SecretService_SetMany_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *secretServiceClient) Delete(ctx context.Context, in *DeleteRequest, opts ...grpc.CallOption) (*DeleteResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(DeleteResponse)
@@ -120,6 +137,12 @@ type SecretServiceServer interface {
 	GetPrefix(context.Context, *GetPrefixRequest) (*GetPrefixResponse, error)
 	// Set stores a value under a name, replacing any previous value.
 	Set(context.Context, *SetRequest) (*SetResponse, error)
+	// SetMany stores several values as one change: every name and value is
+	// checked, and every write authorized, before anything is stored, so one
+	// refused entry stores none of them. The file vault writes them all in
+	// one replacement of the vault; other backends store them in order, and
+	// a failure part-way leaves the entries before it stored.
+	SetMany(context.Context, *SetManyRequest) (*SetManyResponse, error)
 	// Delete removes a secret.
 	Delete(context.Context, *DeleteRequest) (*DeleteResponse, error)
 	// List returns names and metadata, never values.
@@ -142,6 +165,9 @@ func (UnimplementedSecretServiceServer) GetPrefix(context.Context, *GetPrefixReq
 }
 func (UnimplementedSecretServiceServer) Set(context.Context, *SetRequest) (*SetResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Set not implemented")
+}
+func (UnimplementedSecretServiceServer) SetMany(context.Context, *SetManyRequest) (*SetManyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetMany not implemented")
 }
 func (UnimplementedSecretServiceServer) Delete(context.Context, *DeleteRequest) (*DeleteResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Delete not implemented")
@@ -224,6 +250,24 @@ func _SecretService_Set_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SecretService_SetMany_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetManyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecretServiceServer).SetMany(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecretService_SetMany_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecretServiceServer).SetMany(ctx, req.(*SetManyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _SecretService_Delete_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(DeleteRequest)
 	if err := dec(in); err != nil {
@@ -278,6 +322,10 @@ var SecretService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Set",
 			Handler:    _SecretService_Set_Handler,
+		},
+		{
+			MethodName: "SetMany",
+			Handler:    _SecretService_SetMany_Handler,
 		},
 		{
 			MethodName: "Delete",
