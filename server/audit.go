@@ -189,7 +189,7 @@ func (s *Server) handle(ctx context.Context, method string, req any, handler grp
 	note.mu.Lock()
 	rec.Rule, rec.Approval = note.rule, note.approval
 	note.mu.Unlock()
-	if many, ok := req.(*hushv1.SetManyRequest); ok && len(many.GetEntries()) > 0 {
+	if many, ok := req.(*hushv1.SetManyRequest); ok && len(many.GetEntries()) > 0 && len(many.GetEntries()) <= MaxSetMany {
 		// One record per secret, as each Set has: `hush audit --name`
 		// finds an imported secret like any other, and a refused import
 		// is on record against every name it would have changed.

@@ -90,6 +90,11 @@ func (s *Server) toStatus(method string, err error) error {
 			return status.Error(codes.ResourceExhausted, "the vault's storage failed after the change was made: "+termtext.ValidUTF8(err.Error()))
 		}
 		return status.Error(codes.ResourceExhausted, "the vault's storage failed: "+storageErrno(err).Error()+" (nothing was changed; the daemon's log has the details)")
+	case errors.Is(err, store.ErrWritten):
+		// Part of the change was made (a batch on a store without
+		// batches, or a write not known durable): say so, not "internal".
+		s.log.Error("call failed", "method", method, "err", err)
+		return status.Error(codes.Aborted, "the change was made only in part or may not last: "+termtext.ValidUTF8(err.Error()))
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "call canceled")
 	case errors.Is(err, context.DeadlineExceeded):

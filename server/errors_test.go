@@ -42,6 +42,7 @@ func TestToStatusIsTheOneMapping(t *testing.T) {
 		{"a canceled call is Canceled", context.Canceled, codes.Canceled, hushv1.ErrorReason_ERROR_REASON_UNSPECIFIED, "canceled"},
 		{"a full disk says so", fmt.Errorf("write vault: %w", &os.PathError{Op: "write", Path: "/x/.vault.tmp", Err: syscall.ENOSPC}), codes.ResourceExhausted, hushv1.ErrorReason_ERROR_REASON_UNSPECIFIED, "the vault's storage failed: no space left on device (nothing was changed"},
 		{"a write that was made says so", fmt.Errorf("%w, but the directory could not be synced: %w", store.ErrWritten, syscall.EIO), codes.ResourceExhausted, hushv1.ErrorReason_ERROR_REASON_UNSPECIFIED, "failed after the change was made: written, but the directory could not be synced: input/output error"},
+		{"a batch stored in part says so", fmt.Errorf("dbus: no reply (%w: the 2 secrets before \"a/C\" were stored, the rest were not)", store.ErrWritten), codes.Aborted, hushv1.ErrorReason_ERROR_REASON_UNSPECIFIED, "the 2 secrets before"},
 		{"a read-only file system says so", fmt.Errorf("rename: %w", syscall.EROFS), codes.ResourceExhausted, hushv1.ErrorReason_ERROR_REASON_UNSPECIFIED, "read-only file system"},
 		{"anything else is Internal and generic", errors.New("disk on fire at /secret/path"), codes.Internal, hushv1.ErrorReason_ERROR_REASON_UNSPECIFIED, internalMessage},
 		{"a status passes through", status.Error(codes.ResourceExhausted, "too big"), codes.ResourceExhausted, hushv1.ErrorReason_ERROR_REASON_UNSPECIFIED, "too big"},

@@ -92,12 +92,20 @@ func (h secretService) Set(ctx context.Context, req *hushv1.SetRequest) (*hushv1
 	return &hushv1.SetResponse{Warning: mask.ShortWarning(name, value)}, nil
 }
 
+// MaxSetMany bounds the secrets of one SetMany: far more than any .env
+// file holds, and few enough that the audit record each one gets cannot
+// rotate the log's history away in one call.
+const MaxSetMany = 10_000
+
 // SetMany stores every entry as one change. Every name and value is
 // checked, and every write authorized, before anything is stored, so an
 // import that one rule refuses stores none of it; the store then writes
 // them together where it can (store.PutMany).
 func (h secretService) SetMany(ctx context.Context, req *hushv1.SetManyRequest) (*hushv1.SetManyResponse, error) {
 	c := callerOf(ctx)
+	if n := len(req.GetEntries()); n > MaxSetMany {
+		return nil, fmt.Errorf("%w: %d secrets in one call, over the limit of %d: split the import", secret.ErrInvalidValue, n, MaxSetMany)
+	}
 	secrets := make([]secret.Secret, 0, len(req.GetEntries()))
 	for _, e := range req.GetEntries() {
 		name, value := e.GetName(), e.GetValue()

@@ -101,8 +101,8 @@ func New(st store.Store, opts ...Option) *Server {
 	return s
 }
 
-// MaxMessageSize bounds one request or reply: an import of a whole .env
-// file (at most 16 MiB) in one SetMany, or every secret below a prefix,
+// MaxMessageSize bounds one request or reply: an import of a .env file in
+// one SetMany (at most MaxSetMany secrets), or every secret below a prefix,
 // sealed, in one GetPrefix reply. gRPC's default of 4 MiB is too small for
 // either; the socket is the user's own, so this bounds mistakes, not
 // attacks.

@@ -151,3 +151,30 @@ func TestALargeImportAndPrefixFitInOneMessage(t *testing.T) {
 		}
 	}
 }
+
+// One call cannot flood the audit log: past MaxSetMany entries the call is
+// refused whole, with one record, not one per entry.
+func TestAnOversizedSetManyIsRefusedWithOneRecord(t *testing.T) {
+	d := startAudited(t, daemonConfig{})
+	c := d.dial(t)
+	secrets := make([]secret.Secret, server.MaxSetMany+1)
+	for i := range secrets {
+		secrets[i] = secret.Secret{Name: fmt.Sprintf("many/K%d", i), Value: []byte("sk_test_FAKE_many")}
+	}
+	_, err := c.SetMany(context.Background(), secrets)
+	if !errors.Is(err, secret.ErrInvalidValue) || !strings.Contains(err.Error(), "over the limit") {
+		t.Fatalf("SetMany of %d = %v, want a refusal naming the limit", len(secrets), err)
+	}
+	n := 0
+	for _, r := range d.records(t) {
+		if r.Operation == "SetMany" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d SetMany audit records, want 1", n)
+	}
+	if names, _ := d.vault.List(context.Background(), "many"); len(names) != 0 {
+		t.Errorf("%d secrets stored from a refused call", len(names))
+	}
+}

@@ -201,6 +201,12 @@ type Vault struct {
 	// fsync) happens outside mu and readers are not held up by the disk.
 	writeMu sync.Mutex
 
+	// unsure: the last write's file is in place but was not made durable
+	// (or its previous version not kept), so the next update writes even
+	// when it changes nothing: a retry must not be a silent no-op.
+	// Guarded by writeMu.
+	unsure bool
+
 	mu        sync.RWMutex
 	closed    bool
 	identity  *age.X25519Identity // nil while locked
@@ -375,8 +381,15 @@ func (v *Vault) putMany(ctx context.Context, secrets []secret.Secret, keepPrev b
 	}
 	return v.update(ctx, keepPrev, func(m map[string][]byte) bool {
 		copied := make(map[string]bool, len(secrets))
+		before := make(map[string][]byte, len(secrets)) // nil: absent
 		for _, sec := range secrets {
 			cur, ok := m[sec.Name]
+			if _, seen := before[sec.Name]; !seen && !copied[sec.Name] {
+				before[sec.Name] = cur
+				if !ok {
+					before[sec.Name] = nil
+				}
+			}
 			if ok && bytes.Equal(cur, sec.Value) {
 				continue
 			}
@@ -387,7 +400,14 @@ func (v *Vault) putMany(ctx context.Context, secrets []secret.Secret, keepPrev b
 			copy(stored, sec.Value)
 			m[sec.Name], copied[sec.Name] = stored, true
 		}
-		return len(copied) > 0
+		// Changed is the net result: K=X then K=V2 over V2 changes nothing,
+		// and must not rotate the previous version away.
+		for name := range copied {
+			if b := before[name]; b == nil || !bytes.Equal(b, m[name]) {
+				return true
+			}
+		}
+		return false
 	})
 }
 
@@ -430,13 +450,14 @@ func (v *Vault) update(ctx context.Context, keepPrev bool, change func(map[strin
 		return err
 	}
 	next := maps.Clone(old)
-	if !change(next) {
+	if !change(next) && !v.unsure {
 		return nil
 	}
 	werr := writeVault(v.path, recipient, next, keepPrev)
 	if werr != nil && !written(werr) {
 		return fmt.Errorf("writing vault %s: %w; the vault is unchanged", v.path, werr)
 	}
+	v.unsure = werr != nil
 	v.mu.Lock()
 	v.secrets = next
 	v.mu.Unlock()

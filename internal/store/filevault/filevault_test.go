@@ -639,6 +639,13 @@ func TestSettingTheSameValueAgainKeepsThePreviousVersion(t *testing.T) {
 	if !bytes.Equal(readFile(t, path), vault) {
 		t.Error("a PutMany that changes nothing rewrote the vault")
 	}
+	// Nor does one whose entries cancel out: K=X, then K back to V2.
+	if err := v.PutMany(ctx, []secret.Secret{{Name: "org/K", Value: []byte("sk_test_FAKE_X")}, {Name: "org/K", Value: []byte("sk_test_FAKE_V2")}}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(readFile(t, path), vault) {
+		t.Error("a PutMany whose net result changes nothing rewrote the vault")
+	}
 	v.Close()
 	if err := os.Rename(path+".prev", path); err != nil {
 		t.Fatal(err)

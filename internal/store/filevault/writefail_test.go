@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -342,4 +343,43 @@ func helperCrash(path, at string) error {
 	})
 	err = v.Put(ctx, "org/K", []byte("sk_test_FAKE_NEWER"))
 	return fmt.Errorf("the write ran past %q (err %v) without being killed there", at, err)
+}
+
+// A write whose directory sync failed is in place but not known durable:
+// retrying the same value must write (and sync) again, not find the value
+// already in memory and return success having done nothing.
+func TestARetryAfterAnUnsyncedWriteWritesAgain(t *testing.T) {
+	path := newVault(t, false)
+	v := open(t, path)
+	restore := filevault.SetStepHook(func(step string) error {
+		if step == "sync-dir" {
+			return fmt.Errorf("fsync: %w", syscall.EIO)
+		}
+		return nil
+	})
+	err := v.Put(ctx, "org/K", []byte("sk_test_FAKE_UNSYNCED"))
+	restore()
+	if err == nil {
+		t.Fatal("Put with a failing directory sync = nil")
+	}
+	var steps []string
+	restore = filevault.SetStepHook(func(step string) error {
+		steps = append(steps, step)
+		return nil
+	})
+	defer restore()
+	if err := v.Put(ctx, "org/K", []byte("sk_test_FAKE_UNSYNCED")); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(steps, "sync-dir") {
+		t.Errorf("the retry ran steps %q: it did not write and sync the vault", steps)
+	}
+	// Once a write succeeded, setting the same value again writes nothing.
+	steps = nil
+	if err := v.Put(ctx, "org/K", []byte("sk_test_FAKE_UNSYNCED")); err != nil {
+		t.Fatal(err)
+	}
+	if len(steps) != 0 {
+		t.Errorf("a Put that changes nothing after a clean write ran steps %q", steps)
+	}
 }
