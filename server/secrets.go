@@ -79,7 +79,7 @@ func (h secretService) GetPrefix(ctx context.Context, req *hushv1.GetPrefixReque
 
 func (h secretService) Set(ctx context.Context, req *hushv1.SetRequest) (*hushv1.SetResponse, error) {
 	name, value := req.GetName(), req.GetValue()
-	if err := checkNew(name, value); err != nil {
+	if err := secret.ValidateNew(name, value); err != nil {
 		return nil, err
 	}
 	if err := h.s.authorizeWrite(ctx, callerOf(ctx), name); err != nil {
@@ -109,7 +109,7 @@ func (h secretService) SetMany(ctx context.Context, req *hushv1.SetManyRequest) 
 	secrets := make([]secret.Secret, 0, len(req.GetEntries()))
 	for _, e := range req.GetEntries() {
 		name, value := e.GetName(), e.GetValue()
-		if err := checkNew(name, value); err != nil {
+		if err := secret.ValidateNew(name, value); err != nil {
 			return nil, err
 		}
 		secrets = append(secrets, secret.Secret{Name: name, Value: value})
@@ -189,21 +189,4 @@ func (s *Server) names(ctx context.Context, prefix string) ([]string, error) {
 func (s *Server) logDelivery(c Caller, d hushv1.Delivery, names ...string) {
 	s.log.Info("delivered", "names", names, "pid", c.Cred.PID, "verdict", c.Verdict.Kind.String(),
 		"agent", c.Verdict.Agent, "signal", c.Verdict.Signal, "delivery", d.String())
-}
-
-// checkNew applies the rules for a value about to be stored under name.
-// An empty value is almost always a mistake (an empty pipe, Enter at the
-// prompt) that would silently replace a real one; Delete removes a secret.
-// Values stored empty before this rule can still be read.
-func checkNew(name string, value []byte) error {
-	if err := secret.ValidateName(name); err != nil {
-		return err
-	}
-	if err := secret.ValidateValue(name, value); err != nil {
-		return err
-	}
-	if len(value) == 0 {
-		return fmt.Errorf("%w for %s: the value is empty, so nothing was stored (Delete, or hush rm, removes a secret)", secret.ErrInvalidValue, secret.Quote(name))
-	}
-	return nil
 }

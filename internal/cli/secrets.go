@@ -37,14 +37,8 @@ history would see it. An empty value is refused; 'hush rm NAME' deletes.`,
 			if err != nil {
 				return err
 			}
-			if len(value) == 0 {
-				// An empty pipe (`cat missing | hush set N`) or a bare Enter
-				// is a mistake far more often than a wish to store nothing,
-				// and storing it would silently replace the value.
-				return fmt.Errorf("%w for %q: the value is empty, so nothing was stored (to delete a secret, run 'hush rm %s')",
-					secret.ErrInvalidValue, name, name)
-			}
-			if err := secret.ValidateValue(name, value); err != nil {
+			// The daemon's rules, checked before one is asked (or started).
+			if err := secret.ValidateNew(name, value); err != nil {
 				return err
 			}
 			s, err := loadSettings()

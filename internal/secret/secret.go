@@ -189,6 +189,24 @@ func nameProblem(name string, strict bool) string {
 	return ""
 }
 
+// ValidateNew applies the rules for a value about to be stored under a new
+// or existing name: ValidateName, ValidateValue, and no empty value. An
+// empty value is almost always a mistake (an empty pipe, Enter at the
+// prompt) that would silently replace a real one; deleting is its own
+// operation. Values stored empty before this rule can still be read.
+func ValidateNew(name string, value []byte) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	if err := ValidateValue(name, value); err != nil {
+		return err
+	}
+	if len(value) == 0 {
+		return fmt.Errorf("%w for %s: the value is empty, so nothing was stored (to delete a secret, run 'hush rm %s')", ErrInvalidValue, Quote(name), Shorten(name))
+	}
+	return nil
+}
+
 // ValidateValue refuses values with NUL or over MaxValueSize, naming the
 // secret. The error wraps ErrInvalidValue.
 func ValidateValue(name string, value []byte) error {

@@ -379,35 +379,23 @@ func (v *Vault) putMany(ctx context.Context, secrets []secret.Secret, keepPrev b
 			return err
 		}
 	}
+	// A name given twice keeps its last value; with one entry per name,
+	// a change that leaves every value as it was changes nothing.
+	last := make(map[string][]byte, len(secrets))
+	for _, sec := range secrets {
+		last[sec.Name] = sec.Value
+	}
 	return v.update(ctx, keepPrev, func(m map[string][]byte) bool {
-		copied := make(map[string]bool, len(secrets))
-		before := make(map[string][]byte, len(secrets)) // nil: absent
-		for _, sec := range secrets {
-			cur, ok := m[sec.Name]
-			if _, seen := before[sec.Name]; !seen && !copied[sec.Name] {
-				before[sec.Name] = cur
-				if !ok {
-					before[sec.Name] = nil
-				}
-			}
-			if ok && bytes.Equal(cur, sec.Value) {
+		changed := false
+		for name, value := range last {
+			if cur, ok := m[name]; ok && bytes.Equal(cur, value) {
 				continue
 			}
-			if copied[sec.Name] {
-				clear(cur) // an earlier entry's copy, given again
-			}
-			stored := make([]byte, len(sec.Value))
-			copy(stored, sec.Value)
-			m[sec.Name], copied[sec.Name] = stored, true
+			stored := make([]byte, len(value))
+			copy(stored, value)
+			m[name], changed = stored, true
 		}
-		// Changed is the net result: K=X then K=V2 over V2 changes nothing,
-		// and must not rotate the previous version away.
-		for name := range copied {
-			if b := before[name]; b == nil || !bytes.Equal(b, m[name]) {
-				return true
-			}
-		}
-		return false
+		return changed
 	})
 }
 
